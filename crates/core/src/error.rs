@@ -1,0 +1,419 @@
+//! The one error type of the SDK.
+//!
+//! Every failure is an [`Error`] variant you can match on: the API answered with an error
+//! ([`Error::Api`], with its HTTP status, its `error.type` and the request id), the connection
+//! could not be made ([`Error::Connect`]) or broke ([`Error::Transport`]), a deadline passed
+//! ([`Error::Timeout`]), a body could not be decoded ([`Error::Decode`]), or the client was set
+//! up wrong ([`Error::Config`]).
+//!
+//! ```
+//! use claude_agent_core::{ApiErrorKind, Error};
+//!
+//! fn advice(error: &Error) -> &'static str {
+//!     match error {
+//!         Error::Api { kind: ApiErrorKind::Overloaded | ApiErrorKind::RateLimit, .. } => "retry later",
+//!         Error::Api { kind: ApiErrorKind::Authentication, .. } => "check ANTHROPIC_API_KEY",
+//!         Error::Timeout { .. } | Error::Connect { .. } => "check the network",
+//!         _ => "report a bug",
+//!     }
+//! }
+//! let error = Error::api(http::StatusCode::from_u16(529).unwrap(), None, br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
+//! assert_eq!(advice(&error), "retry later");
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// `Result` with the SDK's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A source error kept for [`std::error::Error::source`]; shared so that [`Error`] is `Clone`.
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+
+/// Everything that can go wrong in a call to the API.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API answered with an error status (or an `error` event inside a stream).
+    #[error("{status} {kind}: {message}{}", RequestIdSuffix(.request_id))]
+    Api {
+        /// The HTTP status of the response (200 for an error event inside a stream).
+        status: StatusCode,
+        /// The `error.type` of the body, or a kind derived from the status when the body has
+        /// none.
+        kind: ApiErrorKind,
+        /// The `error.message` of the body, or the body itself when it is not the API's JSON.
+        message: String,
+        /// The `request-id` response header: quote it when you contact support.
+        request_id: Option<String>,
+    },
+
+    /// The TCP connection (or the TLS handshake, or a proxy tunnel) could not be established.
+    #[error("could not connect to {target}: {message}")]
+    Connect {
+        /// `host:port` that was dialled.
+        target: String,
+        /// What failed.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Source>,
+    },
+
+    /// A deadline passed. Which one is in [`TimeoutPhase`].
+    #[error("timed out: {phase}")]
+    Timeout {
+        /// The deadline that passed.
+        phase: TimeoutPhase,
+    },
+
+    /// An established connection broke or misbehaved (reset, closed early, invalid HTTP).
+    #[error("transport error: {message}")]
+    Transport {
+        /// What happened.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Source>,
+    },
+
+    /// A response arrived but could not be decoded (invalid JSON, malformed event stream,
+    /// an event or body over its size limit).
+    #[error("could not decode the response: {message}{}", RequestIdSuffix(.request_id))]
+    Decode {
+        /// What was wrong.
+        message: String,
+        /// The `request-id` of the response, when known.
+        request_id: Option<String>,
+    },
+
+    /// The client is not set up to make this call (no API key, invalid base URL, no runtime).
+    #[error("invalid configuration: {message}")]
+    Config {
+        /// What to fix.
+        message: String,
+    },
+}
+
+struct RequestIdSuffix<'a>(&'a Option<String>);
+
+impl fmt::Display for RequestIdSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, " (request id {id})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Error {
+    /// Builds an [`Error::Api`] from a response status, its `request-id` and its body, which
+    /// is parsed as the API's error document when it is one.
+    pub fn api(status: StatusCode, request_id: Option<String>, body: &[u8]) -> Self {
+        #[derive(Deserialize)]
+        struct Envelope {
+            error: Detail,
+        }
+        #[derive(Deserialize)]
+        struct Detail {
+            #[serde(rename = "type")]
+            kind: Option<String>,
+            message: Option<String>,
+        }
+        let (kind, message) = match serde_json::from_slice::<Envelope>(body) {
+            Ok(Envelope { error }) => (
+                error.kind.map_or_else(
+                    || ApiErrorKind::from_status(status),
+                    |k| ApiErrorKind::from_type(&k),
+                ),
+                error.message.unwrap_or_default(),
+            ),
+            Err(_) => {
+                let text = String::from_utf8_lossy(body);
+                let text = text.trim();
+                let message = if text.is_empty() {
+                    status.canonical_reason().unwrap_or("no message").to_owned()
+                } else {
+                    truncate(text, 512)
+                };
+                (ApiErrorKind::from_status(status), message)
+            }
+        };
+        Error::Api {
+            status,
+            kind,
+            message,
+            request_id,
+        }
+    }
+
+    /// Builds an [`Error::Connect`].
+    pub fn connect(
+        target: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Connect {
+            target: target.into(),
+            message: source.to_string(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// Builds an [`Error::Transport`] from an underlying error.
+    pub fn transport(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Transport {
+            message: source.to_string(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// Builds an [`Error::Decode`] without a request id.
+    pub fn decode(message: impl Into<String>) -> Self {
+        Error::Decode {
+            message: message.into(),
+            request_id: None,
+        }
+    }
+
+    /// Builds an [`Error::Config`].
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status, for API errors.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The API error kind, for API errors.
+    pub fn kind(&self) -> Option<&ApiErrorKind> {
+        match self {
+            Error::Api { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// The `request-id` of the response that failed, when there was one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { request_id, .. } | Error::Decode { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// Attaches a request id to errors that carry one and have none yet.
+    pub fn with_request_id(mut self, id: Option<&str>) -> Self {
+        if let (Error::Api { request_id, .. } | Error::Decode { request_id, .. }, Some(id)) =
+            (&mut self, id)
+        {
+            if request_id.is_none() {
+                *request_id = Some(id.to_owned());
+            }
+        }
+        self
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Which deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutPhase {
+    /// Opening the TCP connection and the TLS handshake.
+    Connect,
+    /// Waiting for the response status and headers after the request was sent.
+    ResponseHeaders,
+    /// Waiting for the next chunk of a response body (a stalled stream).
+    Idle,
+    /// The whole call, retries included.
+    Total,
+}
+
+impl fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutPhase::Connect => "connecting",
+            TimeoutPhase::ResponseHeaders => "waiting for response headers",
+            TimeoutPhase::Idle => "waiting for the next chunk of the response",
+            TimeoutPhase::Total => "the call's total deadline",
+        })
+    }
+}
+
+/// The `error.type` of an API error.
+///
+/// Known types get their own variant; a type this version does not know is kept in
+/// [`ApiErrorKind::Other`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// `invalid_request_error` (400): the request is malformed.
+    InvalidRequest,
+    /// `authentication_error` (401): the API key is missing or wrong.
+    Authentication,
+    /// `billing_error` (402).
+    Billing,
+    /// `permission_error` (403): the key may not use this resource.
+    Permission,
+    /// `not_found_error` (404).
+    NotFound,
+    /// `request_too_large` (413).
+    RequestTooLarge,
+    /// `rate_limit_error` (429).
+    RateLimit,
+    /// `timeout_error` (504): the API timed out.
+    Timeout,
+    /// `api_error` (500): an unexpected error inside the API.
+    Internal,
+    /// `overloaded_error` (529): the API is temporarily overloaded.
+    Overloaded,
+    /// Any other type, kept verbatim.
+    Other(String),
+}
+
+impl ApiErrorKind {
+    /// The kind named by an `error.type` string.
+    pub fn from_type(name: &str) -> Self {
+        match name {
+            "invalid_request_error" => Self::InvalidRequest,
+            "authentication_error" => Self::Authentication,
+            "billing_error" => Self::Billing,
+            "permission_error" => Self::Permission,
+            "not_found_error" => Self::NotFound,
+            "request_too_large" => Self::RequestTooLarge,
+            "rate_limit_error" => Self::RateLimit,
+            "timeout_error" => Self::Timeout,
+            "api_error" => Self::Internal,
+            "overloaded_error" => Self::Overloaded,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The kind the API uses for an HTTP status, for bodies that do not say.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => Self::InvalidRequest,
+            401 => Self::Authentication,
+            402 => Self::Billing,
+            403 => Self::Permission,
+            404 => Self::NotFound,
+            413 => Self::RequestTooLarge,
+            429 => Self::RateLimit,
+            504 => Self::Timeout,
+            529 => Self::Overloaded,
+            s if s >= 500 => Self::Internal,
+            s => Self::Other(format!("http_{s}")),
+        }
+    }
+
+    /// The `error.type` string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request_error",
+            Self::Authentication => "authentication_error",
+            Self::Billing => "billing_error",
+            Self::Permission => "permission_error",
+            Self::NotFound => "not_found_error",
+            Self::RequestTooLarge => "request_too_large",
+            Self::RateLimit => "rate_limit_error",
+            Self::Timeout => "timeout_error",
+            Self::Internal => "api_error",
+            Self::Overloaded => "overloaded_error",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for ApiErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<String> for ApiErrorKind {
+    fn from(name: String) -> Self {
+        Self::from_type(&name)
+    }
+}
+
+impl From<ApiErrorKind> for String {
+    fn from(kind: ApiErrorKind) -> Self {
+        kind.as_str().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_from_body() {
+        let body =
+            br#"{"type":"error","error":{"type":"not_found_error","message":"model: nope"}}"#;
+        let error = Error::api(StatusCode::NOT_FOUND, Some("req_1".into()), body);
+        assert!(
+            matches!(&error, Error::Api { kind: ApiErrorKind::NotFound, message, .. } if message == "model: nope")
+        );
+        assert_eq!(error.request_id(), Some("req_1"));
+        assert_eq!(
+            error.to_string(),
+            "404 Not Found not_found_error: model: nope (request id req_1)"
+        );
+    }
+
+    #[test]
+    fn api_error_without_json_uses_status() {
+        let error = Error::api(
+            StatusCode::from_u16(529).unwrap(),
+            None,
+            b"<html>busy</html>",
+        );
+        assert_eq!(error.kind(), Some(&ApiErrorKind::Overloaded));
+        let error = Error::api(StatusCode::BAD_GATEWAY, None, b"");
+        assert!(
+            matches!(error, Error::Api { kind: ApiErrorKind::Internal, ref message, .. } if message == "Bad Gateway")
+        );
+    }
+
+    #[test]
+    fn unknown_error_type_is_kept() {
+        let body = br#"{"error":{"type":"brand_new_error","message":"m"}}"#;
+        let error = Error::api(StatusCode::BAD_REQUEST, None, body);
+        assert_eq!(
+            error.kind(),
+            Some(&ApiErrorKind::Other("brand_new_error".into()))
+        );
+        assert_eq!(error.kind().unwrap().as_str(), "brand_new_error");
+    }
+
+    #[test]
+    fn long_bodies_are_truncated_on_char_boundaries() {
+        let body = "é".repeat(1000);
+        let Error::Api { message, .. } = Error::api(StatusCode::BAD_GATEWAY, None, body.as_bytes())
+        else {
+            unreachable!()
+        };
+        assert!(message.len() < 520);
+    }
+}

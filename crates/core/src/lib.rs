@@ -1,0 +1,23 @@
+//! Runtime-free core of [claude-agent](https://docs.rs/claude-agent).
+//!
+//! This crate holds everything that does not need an executor, a socket or a clock:
+//!
+//! - [`types`]: serde models of the Anthropic Messages API. Unknown content blocks and unknown
+//!   fields are kept as raw JSON, never dropped and never an error.
+//! - [`Error`]: the one error type users match on.
+//! - [`rt`]: the [`Runtime`](rt::Runtime) trait that adapters implement for tokio, smol,
+//!   async-std or any other executor, and small helpers built only on that trait.
+//! - [`transport`]: the [`Transport`](transport::Transport) trait: an HTTP request in, a
+//!   streaming HTTP response out. The hyper transport implements it; so can a proxy, a recorder
+//!   or a test double.
+//!
+//! Library authors depend on this crate and never choose a runtime for their users.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod rt;
+pub mod transport;
+pub mod types;
+
+pub use error::{ApiErrorKind, Error, Result, TimeoutPhase};

@@ -1,0 +1,183 @@
+//! The model's reply: [`Message`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ContentBlock, Extra};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The application's side of the conversation.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// A message produced by the model (the response of `POST /v1/messages`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Unique id, `msg_…`.
+    pub id: String,
+    /// Always `"message"`.
+    #[serde(rename = "type", default = "message_type")]
+    pub kind: String,
+    /// Always [`Role::Assistant`].
+    pub role: Role,
+    /// The content blocks, in order.
+    pub content: Vec<ContentBlock>,
+    /// The model that answered.
+    pub model: String,
+    /// Why the model stopped; `None` only in a stream's first event.
+    #[serde(default)]
+    pub stop_reason: Option<StopReason>,
+    /// The stop sequence that ended the reply, if one did.
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
+    /// Billing and rate-limit usage.
+    #[serde(default)]
+    pub usage: Usage,
+    /// Fields this version does not model (e.g. `container`, `stop_details`).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+fn message_type() -> String {
+    "message".to_owned()
+}
+
+impl Message {
+    /// The text of all `text` blocks, concatenated.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        for block in &self.content {
+            if let Some(part) = block.as_text() {
+                text.push_str(part);
+            }
+        }
+        text
+    }
+
+    /// The `tool_use` blocks, in order.
+    pub fn tool_uses(&self) -> impl Iterator<Item = &super::ToolUseBlock> {
+        self.content.iter().filter_map(|block| match block {
+            ContentBlock::ToolUse(tool) => Some(tool),
+            _ => None,
+        })
+    }
+}
+
+/// Token counts of a request and its reply.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    /// Input tokens billed at the normal rate.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_input_tokens: Option<u64>,
+    /// Input tokens read from the prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_input_tokens: Option<u64>,
+    /// Server tool usage (e.g. `{"web_search_requests": 1}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_tool_use: Option<serde_json::Value>,
+    /// The service tier the request ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The model finished its turn.
+    EndTurn,
+    /// `max_tokens` was reached.
+    MaxTokens,
+    /// A stop sequence was generated.
+    StopSequence,
+    /// The model wants tools to be run.
+    ToolUse,
+    /// A long-running turn was paused; send the reply back to continue.
+    PauseTurn,
+    /// The model declined to answer.
+    Refusal,
+    /// A reason this version does not know, kept verbatim.
+    Other(String),
+}
+
+impl StopReason {
+    /// The wire string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StopReason::EndTurn => "end_turn",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::StopSequence => "stop_sequence",
+            StopReason::ToolUse => "tool_use",
+            StopReason::PauseTurn => "pause_turn",
+            StopReason::Refusal => "refusal",
+            StopReason::Other(other) => other,
+        }
+    }
+}
+
+impl From<String> for StopReason {
+    fn from(name: String) -> Self {
+        match name.as_str() {
+            "end_turn" => StopReason::EndTurn,
+            "max_tokens" => StopReason::MaxTokens,
+            "stop_sequence" => StopReason::StopSequence,
+            "tool_use" => StopReason::ToolUse,
+            "pause_turn" => StopReason::PauseTurn,
+            "refusal" => StopReason::Refusal,
+            _ => StopReason::Other(name),
+        }
+    }
+}
+
+impl From<StopReason> for String {
+    fn from(reason: StopReason) -> Self {
+        reason.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_a_reply_and_keeps_unknown_fields() {
+        let raw = json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+            "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": " there"}],
+            "stop_reason": "brand_new", "stop_sequence": null,
+            "usage": {"input_tokens": 3, "output_tokens": 2, "speed": "fast"},
+            "stop_details": {"type": "refusal"}
+        });
+        let message: Message = serde_json::from_value(raw).unwrap();
+        assert_eq!(message.text(), "Hi there");
+        assert_eq!(
+            message.stop_reason,
+            Some(StopReason::Other("brand_new".into()))
+        );
+        assert_eq!(message.usage.extra["speed"], json!("fast"));
+        assert_eq!(message.extra["stop_details"], json!({"type": "refusal"}));
+    }
+}
