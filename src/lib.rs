@@ -1,1 +1,51 @@
-//! placeholder
+//! An SDK for Anthropic's Messages API and the agent patterns built on it, that runs unchanged
+//! on **tokio, smol or async-std**.
+//!
+//! ```no_run
+//! # async fn run() -> claude_agent::Result<()> {
+//! // ANTHROPIC_API_KEY must be set.
+//! let reply = claude_agent::query("Hello").await?;
+//! println!("{}", reply.text());
+//! # Ok(()) }
+//! ```
+//!
+//! - [`Client`]: configuration, connection pool and runtime, shared by cheap clones.
+//! - [`Client::messages`]: the Messages API.
+//! - [`rt`]: which async runtime the client runs on, and runtime-agnostic helpers.
+//!
+//! The runtime is a cargo feature: `runtime-tokio` (default), `runtime-smol`,
+//! `runtime-async-std`. The same code compiles and behaves the same on each.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod auth;
+mod client;
+mod exchange;
+mod idle;
+mod messages;
+mod response;
+pub mod rt;
+
+pub use auth::ApiKey;
+pub use claude_agent_core::types::{
+    self, ContentBlock, Message, MessageRequest, Role, StopReason, Usage,
+};
+pub use claude_agent_core::{ApiErrorKind, Error, Result, TimeoutPhase, transport};
+pub use client::{
+    API_VERSION, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL,
+    Timeouts,
+};
+pub use messages::Messages;
+pub use response::Response;
+
+/// Sends `prompt` to the default model with a client configured from the environment
+/// (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_MODEL`) and returns the reply.
+///
+/// A one-shot convenience: it builds a client, makes one call and closes the client. Hold a
+/// [`Client`] to make many calls over shared connections.
+pub async fn query(prompt: impl Into<String>) -> Result<Response<Message>> {
+    let client = Client::from_env()?;
+    let reply = client.query(prompt).await;
+    client.close().await;
+    reply
+}

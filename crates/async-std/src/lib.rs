@@ -1,1 +1,100 @@
-//! placeholder
+//! [async-std](https://docs.rs/async-std) runtime adapter for
+//! [claude-agent](https://docs.rs/claude-agent).
+//!
+//! # Deprecated
+//!
+//! async-std is discontinued upstream
+//! ([RUSTSEC-2025-0052](https://rustsec.org/advisories/RUSTSEC-2025-0052)): it gets no more
+//! fixes. This adapter is kept because applications still run on it; new code should use
+//! [`claude-agent-smol`](https://docs.rs/claude-agent-smol), which runs on the same
+//! `async-io` reactor and is a drop-in replacement. Expect `cargo deny` / `cargo audit` to flag
+//! `async-std` for as long as you depend on this crate.
+//!
+//! [`AsyncStdRuntime`] spawns tasks with [`async_std::task::spawn`]; timers and sockets come
+//! from [`claude_agent_smol::timer`] and [`claude_agent_smol::net`], since async-std itself
+//! runs on `async-io`.
+//!
+//! ```
+//! use claude_agent_async_std::AsyncStdRuntime;
+//! use claude_agent_core::rt::{self, Runtime};
+//! use std::time::Duration;
+//!
+//! let runtime = AsyncStdRuntime::new();
+//! async_std::task::block_on(async {
+//!     let answer = rt::spawn(&runtime, async { 6 * 7 }).await;
+//!     assert_eq!(answer, 42);
+//!     rt::sleep(&runtime, Duration::from_millis(1)).await;
+//! });
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::io;
+use std::pin::Pin;
+use std::time::Instant;
+
+use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+
+/// A [`Runtime`] on async-std.
+///
+/// **Deprecated**: async-std is discontinued upstream (RUSTSEC-2025-0052); prefer
+/// [`claude_agent_smol::SmolRuntime`]. See the [crate docs](crate).
+///
+/// ```
+/// use claude_agent_async_std::AsyncStdRuntime;
+/// use claude_agent_core::rt::Runtime;
+///
+/// let runtime = AsyncStdRuntime::new();
+/// assert_eq!(runtime.name(), "async-std");
+/// let (tx, rx) = async_std::channel::bounded(1);
+/// runtime.spawn(Box::pin(async move {
+///     tx.send("done").await.unwrap();
+/// }));
+/// assert_eq!(async_std::task::block_on(rx.recv()).unwrap(), "done");
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsyncStdRuntime {
+    _private: (),
+}
+
+impl AsyncStdRuntime {
+    /// The async-std runtime. It has no state: async-std's executor is global and starts on
+    /// first use.
+    pub const fn new() -> Self {
+        Self { _private: () }
+    }
+
+    /// The async-std runtime when called from inside an async-std task (including
+    /// `async_std::task::block_on`), else `None`: lets code detect that it runs on async-std.
+    pub fn try_current() -> Option<Self> {
+        async_std::task::try_current().map(|_| Self::new())
+    }
+}
+
+/// Runs `future` to completion on the current thread with `async_std::task::block_on`.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    async_std::task::block_on(future)
+}
+
+impl Runtime for AsyncStdRuntime {
+    fn name(&self) -> &'static str {
+        "async-std"
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        // Dropping an async-std JoinHandle detaches the task.
+        drop(async_std::task::spawn(task));
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
+        claude_agent_smol::timer::sleep_until(deadline)
+    }
+
+    fn connect_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+        claude_agent_smol::net::connect_tcp(host, port)
+    }
+}

@@ -1,1 +1,375 @@
-//! placeholder
+//! A local mock of the Anthropic Messages API for `claude-agent` tests, examples and benchmarks.
+//!
+//! [`MockServer`] is a real HTTP/1.1 server (optionally over TLS) bound to loopback. It runs on
+//! its own worker threads (an [`async_executor::Executor`] driven by `async-io`), independent of
+//! whatever runtime the caller uses, so one server serves tokio, smol, async-std and plain
+//! blocking tests alike. Connections are async tasks, not threads, so it holds many thousands of
+//! concurrent streams on a couple of threads.
+//!
+//! What it does:
+//!
+//! - `POST /v1/messages` answers like the real API: JSON, or Server-Sent Events when the request
+//!   has `"stream": true`, from a deterministic "model" that echoes the last user message.
+//! - Requests are validated like the real API (`400 invalid_request_error`), the API key is
+//!   checked when one is configured (`401 authentication_error`), anything else is a `404`.
+//! - Scripted [`Reply`]s queued with [`MockServer::enqueue`] answer the next valid requests
+//!   instead of the model (errors, arbitrary JSON, raw bodies, extra headers such as
+//!   `retry-after`).
+//! - Every request is recorded ([`MockServer::requests`]) and accepted TCP connections are
+//!   counted ([`MockServer::connection_count`]).
+//! - Every response carries a `request-id: req_mock_<N>` header.
+//!
+//! ```no_run
+//! use claude_agent_mock::{MockServer, Reply};
+//!
+//! let server = MockServer::start();
+//! server.enqueue(Reply::error(529, "overloaded_error", "Overloaded").header("retry-after", "0"));
+//! // point the client at `server.url()` ...
+//! assert!(server.requests().is_empty());
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod model;
+mod reply;
+mod server;
+mod tls;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use async_executor::Executor;
+
+pub use reply::Reply;
+
+/// How long [`MockServer::shutdown`] (or drop) waits for the worker threads before detaching them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// One HTTP request the server received, recorded before it was answered.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The method, e.g. `"POST"`.
+    pub method: String,
+    /// The path and query, e.g. `"/v1/messages"` or `"/v1/models?limit=2"`.
+    pub path: String,
+    /// All request headers.
+    pub headers: http::HeaderMap,
+    /// The whole request body.
+    pub body: bytes::Bytes,
+}
+
+impl RecordedRequest {
+    /// The body parsed as JSON, or `None` when it is not valid JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The value of header `name` (case-insensitive), when present and valid UTF-8.
+    /// With repeated headers this is the first value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+}
+
+/// State shared by the handle and the connection tasks.
+pub(crate) struct Shared {
+    requests: Mutex<Vec<RecordedRequest>>,
+    replies: Mutex<VecDeque<Reply>>,
+    connections: AtomicUsize,
+    next_request: AtomicU64,
+    next_message: AtomicU64,
+    pub(crate) api_key: Option<String>,
+    pub(crate) token_delay: Duration,
+}
+
+/// Locks `mutex`, ignoring poisoning (the data are plain lists, always consistent).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        lock(&self.requests).push(request);
+    }
+
+    pub(crate) fn next_scripted(&self) -> Option<Reply> {
+        lock(&self.replies).pop_front()
+    }
+
+    pub(crate) fn connection_accepted(&self) {
+        self.connections.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The next `request-id` (`req_mock_1`, `req_mock_2`, ...).
+    pub(crate) fn next_request_id(&self) -> String {
+        format!(
+            "req_mock_{}",
+            self.next_request.fetch_add(1, Ordering::SeqCst) + 1
+        )
+    }
+
+    /// The next message id (`msg_mock_1`, `msg_mock_2`, ...).
+    pub(crate) fn next_message_id(&self) -> String {
+        format!(
+            "msg_mock_{}",
+            self.next_message.fetch_add(1, Ordering::SeqCst) + 1
+        )
+    }
+}
+
+/// Listen backlog: thousands of clients may connect at once (the kernel caps it at somaxconn).
+const BACKLOG: i32 = 4096;
+
+/// Binds a TCP listener like `std::net::TcpListener::bind`, but with a larger backlog.
+fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Configures and starts a [`MockServer`]; see [`MockServer::builder`].
+#[derive(Debug, Clone)]
+pub struct MockServerBuilder {
+    addr: SocketAddr,
+    api_key: Option<String>,
+    tls: bool,
+    threads: usize,
+    token_delay: Duration,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            api_key: None,
+            tls: false,
+            threads: 2,
+            token_delay: Duration::ZERO,
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// The address to listen on. Default `127.0.0.1:0` (a free port chosen by the OS).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Requires this API key: each `POST /v1/messages` must carry `x-api-key: KEY` or
+    /// `authorization: Bearer KEY`, else it gets `401 authentication_error`. Default: no check.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Serves HTTPS with a certificate for `localhost` and `127.0.0.1` signed by a CA generated
+    /// at start; trust [`MockServer::ca_certificate_der`] (or `_pem`) in the client. Default off.
+    pub fn tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Number of worker threads (at least 1). Default 2.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Delay before each streamed text token (SSE `content_block_delta`). Default zero.
+    pub fn token_delay(mut self, delay: Duration) -> Self {
+        self.token_delay = delay;
+        self
+    }
+
+    /// Binds the listener, generates the TLS certificates if asked, and starts the worker
+    /// threads. The server is ready to accept connections when this returns.
+    pub fn start(self) -> io::Result<MockServer> {
+        let std_listener = bind(self.addr)?;
+        let addr = std_listener.local_addr()?;
+        let listener = async_net::TcpListener::try_from(std_listener)?;
+        let tls = if self.tls {
+            Some(tls::Tls::generate()?)
+        } else {
+            None
+        };
+        let shared = Arc::new(Shared {
+            requests: Mutex::new(Vec::new()),
+            replies: Mutex::new(VecDeque::new()),
+            connections: AtomicUsize::new(0),
+            next_request: AtomicU64::new(0),
+            next_message: AtomicU64::new(0),
+            api_key: self.api_key,
+            token_delay: self.token_delay,
+        });
+        let executor = Arc::new(Executor::new());
+        // Closing (dropping) the sender stops every worker thread.
+        let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+        let (done_tx, done_rx) = mpsc::channel();
+        let mut accept = Some(server::accept_loop(
+            listener,
+            tls.as_ref().map(|t| t.acceptor.clone()),
+            Arc::clone(&shared),
+            Arc::clone(&executor),
+        ));
+        let mut threads = Vec::new();
+        for index in 0..self.threads.max(1) {
+            let executor = Arc::clone(&executor);
+            let stop = stop_rx.clone();
+            let done = done_tx.clone();
+            // Thread 0 runs the accept loop as its main future: it is dropped (closing the
+            // listener) when that thread stops, and it is not owned by the executor.
+            let accept = accept.take();
+            let handle = std::thread::Builder::new()
+                .name(format!("claude-agent-mock-{index}"))
+                .spawn(move || {
+                    let stopped = async move {
+                        let _ = stop.recv().await;
+                    };
+                    match accept {
+                        Some(accept) => {
+                            async_io::block_on(
+                                executor.run(futures_lite::future::or(accept, stopped)),
+                            );
+                        }
+                        None => async_io::block_on(executor.run(stopped)),
+                    }
+                    drop(executor);
+                    let _ = done.send(index);
+                })?;
+            threads.push(Some(handle));
+        }
+        Ok(MockServer {
+            addr,
+            tls,
+            shared,
+            stop: Some(stop_tx),
+            threads,
+            done: Mutex::new(done_rx),
+            executor: Some(executor),
+        })
+    }
+}
+
+/// A running mock of the Messages API. Dropping it (or calling [`MockServer::shutdown`]) stops
+/// it: the listener is closed, open connections are dropped, worker threads are joined.
+pub struct MockServer {
+    addr: SocketAddr,
+    tls: Option<tls::Tls>,
+    shared: Arc<Shared>,
+    stop: Option<async_channel::Sender<()>>,
+    threads: Vec<Option<JoinHandle<()>>>,
+    /// Worker threads report here when they stopped (a `Mutex` keeps `MockServer` `Sync`).
+    done: Mutex<mpsc::Receiver<usize>>,
+    executor: Option<Arc<Executor<'static>>>,
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("url", &self.url())
+            .field("threads", &self.threads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServer {
+    /// Starts a plain-HTTP server on `127.0.0.1:<free port>`, without API key check.
+    ///
+    /// # Panics
+    ///
+    /// If binding a loopback port or spawning the worker threads fails; use
+    /// [`MockServer::builder`] to handle that error.
+    pub fn start() -> MockServer {
+        Self::builder()
+            .start()
+            .expect("claude-agent-mock: cannot start the mock server on 127.0.0.1")
+    }
+
+    /// A builder for non-default settings (address, API key, TLS, threads, token delay).
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// The base URL, without trailing slash: `http://127.0.0.1:PORT`, or
+    /// `https://localhost:PORT` with TLS.
+    pub fn url(&self) -> String {
+        if self.tls.is_some() {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The DER of the CA certificate that signed the server certificate (TLS only).
+    pub fn ca_certificate_der(&self) -> Option<Vec<u8>> {
+        self.tls.as_ref().map(|t| t.ca_der.clone())
+    }
+
+    /// The PEM of the CA certificate that signed the server certificate (TLS only).
+    pub fn ca_certificate_pem(&self) -> Option<String> {
+        self.tls.as_ref().map(|t| t.ca_pem.clone())
+    }
+
+    /// Every request received so far, in arrival order (including rejected ones).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Number of TCP connections accepted so far.
+    pub fn connection_count(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Queues a scripted reply. Queued replies are consumed first-in first-out, one per valid
+    /// `POST /v1/messages` (after the API key and request validation), instead of the default
+    /// model's answer.
+    pub fn enqueue(&self, reply: Reply) {
+        lock(&self.shared.replies).push_back(reply);
+    }
+
+    /// Stops the server; the same as dropping it.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        // Closing the channel wakes every worker; each returns from `Executor::run`.
+        self.stop = None;
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        let mut remaining = self.threads.iter().filter(|t| t.is_some()).count();
+        let done = self.done.get_mut().unwrap_or_else(PoisonError::into_inner);
+        while remaining > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match done.recv_timeout(left) {
+                Ok(index) => {
+                    if let Some(handle) = self.threads.get_mut(index).and_then(Option::take) {
+                        let _ = handle.join();
+                    }
+                    remaining -= 1;
+                }
+                // A worker stuck past the grace period (or gone): detach it.
+                Err(_) => break,
+            }
+        }
+        // Dropping the last reference to the executor drops every connection task.
+        self.executor = None;
+    }
+}

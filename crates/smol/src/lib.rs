@@ -1,1 +1,141 @@
-//! placeholder
+//! [smol](https://docs.rs/smol) runtime adapter for
+//! [claude-agent](https://docs.rs/claude-agent).
+//!
+//! [`SmolRuntime`] implements [`Runtime`] with
+//!
+//! - tasks on smol's global executor ([`SmolRuntime::new`]) or on an
+//!   [`async_executor::Executor`] of your own ([`SmolRuntime::with_executor`]);
+//! - timers from [`async_io::Timer`] ([`timer`]);
+//! - TCP from [`async_net::TcpStream`] ([`net`]).
+//!
+//! The [`timer`] and [`net`] modules need nothing but the `async-io` reactor, so any executor
+//! built on it (async-std, for one) can reuse them.
+//!
+//! ```
+//! use claude_agent_core::rt::{self, Runtime};
+//! use claude_agent_smol::SmolRuntime;
+//! use std::time::Duration;
+//!
+//! let runtime = SmolRuntime::new();
+//! smol::block_on(async {
+//!     let answer = rt::spawn(&runtime, async { 6 * 7 }).await;
+//!     assert_eq!(answer, 42);
+//!     rt::sleep(&runtime, Duration::from_millis(1)).await;
+//! });
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_executor::Executor;
+use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+
+pub mod net;
+pub mod timer;
+
+/// A [`Runtime`] on smol: async-io timers, async-net sockets, and tasks on smol's global
+/// executor or on an [`Executor`] you run yourself.
+///
+/// Cloning is cheap and clones share the executor.
+///
+/// ```
+/// use claude_agent_core::rt::Runtime;
+/// use claude_agent_smol::SmolRuntime;
+///
+/// let runtime = SmolRuntime::new();
+/// assert_eq!(runtime.name(), "smol");
+/// let (tx, rx) = smol::channel::bounded(1);
+/// runtime.spawn(Box::pin(async move {
+///     tx.send("done").await.unwrap();
+/// }));
+/// assert_eq!(smol::block_on(rx.recv()).unwrap(), "done");
+/// ```
+#[derive(Clone, Default)]
+pub struct SmolRuntime {
+    /// `None`: smol's global executor.
+    executor: Option<Arc<Executor<'static>>>,
+}
+
+impl SmolRuntime {
+    /// Spawns tasks on smol's global executor ([`smol::spawn`]), which starts its own threads
+    /// on first use: tasks run whether or not anyone is inside [`smol::block_on`].
+    pub const fn new() -> Self {
+        Self { executor: None }
+    }
+
+    /// Spawns tasks on `executor`.
+    ///
+    /// Tasks only make progress while something runs the executor (`executor.run(...)` in
+    /// [`smol::block_on`] on some thread); that is your job, as with any smol executor.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use claude_agent_core::rt;
+    /// use claude_agent_smol::SmolRuntime;
+    ///
+    /// let executor = Arc::new(async_executor::Executor::new());
+    /// let runtime = SmolRuntime::with_executor(executor.clone());
+    /// let answer = smol::block_on(executor.run(rt::spawn(&runtime, async { 6 * 7 })));
+    /// assert_eq!(answer, 42);
+    /// ```
+    pub fn with_executor(executor: Arc<Executor<'static>>) -> Self {
+        Self {
+            executor: Some(executor),
+        }
+    }
+
+    /// The executor given to [`with_executor`](Self::with_executor), or `None` for smol's
+    /// global executor.
+    pub fn executor(&self) -> Option<&Arc<Executor<'static>>> {
+        self.executor.as_ref()
+    }
+}
+
+/// Runs `future` to completion on the current thread with `smol::block_on`; tasks spawned on
+/// [`SmolRuntime::new`] run on smol's global executor meanwhile.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    smol::block_on(future)
+}
+
+impl fmt::Debug for SmolRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let executor = if self.executor.is_some() {
+            "custom"
+        } else {
+            "global"
+        };
+        f.debug_struct("SmolRuntime")
+            .field("executor", &executor)
+            .finish()
+    }
+}
+
+impl Runtime for SmolRuntime {
+    fn name(&self) -> &'static str {
+        "smol"
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        match &self.executor {
+            Some(executor) => executor.spawn(task).detach(),
+            None => smol::spawn(task).detach(),
+        }
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
+        timer::sleep_until(deadline)
+    }
+
+    fn connect_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+        net::connect_tcp(host, port)
+    }
+}

@@ -1,0 +1,298 @@
+//! Request validation, the deterministic default "model", and the wire shapes of its answers.
+
+use bytes::Bytes;
+use serde_json::Value;
+
+/// What the server needs from a valid `POST /v1/messages` body.
+#[derive(Debug)]
+pub(crate) struct MessagesRequest {
+    pub(crate) model: String,
+    pub(crate) stream: bool,
+    /// Word count of the request messages, at least 1.
+    pub(crate) input_tokens: u64,
+    /// Text blocks of the last user message, joined by a space.
+    pub(crate) last_user_text: String,
+}
+
+/// Validates a Messages request body like the real API; the error is the 400 message.
+pub(crate) fn validate(body: &[u8]) -> Result<MessagesRequest, String> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("There was an error parsing the body of your request: {e}"))?;
+    let Some(obj) = value.as_object() else {
+        return Err("body: Input should be a valid dictionary".into());
+    };
+    let model = match obj.get("model") {
+        None => return Err("model: Field required".into()),
+        Some(Value::String(model)) => model.clone(),
+        Some(_) => return Err("model: Input should be a valid string".into()),
+    };
+    match obj.get("max_tokens") {
+        None => return Err("max_tokens: Field required".into()),
+        Some(v) => match v.as_i64() {
+            Some(n) if n >= 1 => {}
+            Some(_) => return Err("max_tokens: Input should be greater than or equal to 1".into()),
+            None => return Err("max_tokens: Input should be a valid integer".into()),
+        },
+    }
+    let messages = match obj.get("messages") {
+        None => return Err("messages: Field required".into()),
+        Some(Value::Array(messages)) => messages,
+        Some(_) => return Err("messages: Input should be a valid list".into()),
+    };
+    if messages.is_empty() {
+        return Err("messages: at least one message is required".into());
+    }
+    for (i, message) in messages.iter().enumerate() {
+        match message.get("role").and_then(Value::as_str) {
+            Some("user" | "assistant") => {}
+            Some(_) => {
+                return Err(format!(
+                    "messages.{i}.role: Input should be 'user' or 'assistant'"
+                ));
+            }
+            None => return Err(format!("messages.{i}.role: Field required")),
+        }
+        match message.get("content") {
+            Some(Value::String(_) | Value::Array(_)) => {}
+            Some(_) => {
+                return Err(format!(
+                    "messages.{i}.content: Input should be a valid string or list"
+                ));
+            }
+            None => return Err(format!("messages.{i}.content: Field required")),
+        }
+    }
+    let stream = match obj.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(stream)) => *stream,
+        Some(_) => return Err("stream: Input should be a valid boolean".into()),
+    };
+    let words: usize = messages
+        .iter()
+        .map(|m| text_of(m).split_whitespace().count())
+        .sum();
+    let last_user_text = messages
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .map(text_of)
+        .unwrap_or_default();
+    Ok(MessagesRequest {
+        model,
+        stream,
+        input_tokens: words.max(1) as u64,
+        last_user_text,
+    })
+}
+
+/// The text of a message: its string content, or its text blocks joined by a space.
+fn text_of(message: &Value) -> String {
+    match message.get("content") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// The default model's answer to a request.
+pub(crate) fn answer(request: &MessagesRequest) -> String {
+    format!(
+        "Hello! I am the claude-agent mock server. You said: {}",
+        request.last_user_text
+    )
+}
+
+/// Splits text into tokens on word boundaries, keeping whitespace in front of each word:
+/// `"Hello! I am"` gives `["Hello!", " I", " am"]` (trailing whitespace stays with the last
+/// word). Concatenating the tokens gives the text back.
+pub(crate) fn tokens(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut prev_ws = false;
+    for (i, c) in text.char_indices() {
+        let ws = c.is_whitespace();
+        if ws && !prev_ws && i > start {
+            out.push(&text[start..i]);
+            start = i;
+        }
+        prev_ws = ws;
+    }
+    if start < text.len() {
+        // Trailing whitespace stays with the last word rather than being a token of its own.
+        match out.pop() {
+            Some(last) if text[start..].trim().is_empty() => {
+                let last_start = start - last.len();
+                out.push(&text[last_start..]);
+            }
+            last => {
+                out.extend(last);
+                out.push(&text[start..]);
+            }
+        }
+    }
+    out
+}
+
+// The bodies below are written by hand rather than through `serde_json::Value`, whose maps sort
+// their keys: the real API puts `"type"` first, and clients that dispatch on it stream faster.
+
+/// `s` as a JSON string literal.
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A complete assistant message in the API's shape.
+pub(crate) fn message(id: &str, model: &str, text: &str, input_tokens: u64) -> Bytes {
+    Bytes::from(format!(
+        r#"{{"id":{},"type":"message","role":"assistant","model":{},"content":[{{"type":"text","text":{}}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{{"input_tokens":{input_tokens},"output_tokens":{}}}}}"#,
+        quote(id),
+        quote(model),
+        quote(text),
+        tokens(text).len(),
+    ))
+}
+
+/// An API error body.
+pub(crate) fn error_body(error_type: &str, message: &str, request_id: &str) -> Bytes {
+    Bytes::from(format!(
+        r#"{{"type":"error","error":{{"type":{},"message":{}}},"request_id":{}}}"#,
+        quote(error_type),
+        quote(message),
+        quote(request_id),
+    ))
+}
+
+/// One SSE event: `event: NAME\ndata: JSON\n\n`.
+fn event(name: &str, data: &str) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+/// The SSE events of a streamed text message, in the real API's order; the flag marks the
+/// `content_block_delta` events (the ones a token delay applies to).
+pub(crate) fn stream_events(
+    id: &str,
+    model: &str,
+    text: &str,
+    input_tokens: u64,
+) -> Vec<(Bytes, bool)> {
+    let tokens = tokens(text);
+    let mut events = Vec::with_capacity(tokens.len() + 6);
+    let start = format!(
+        r#"{{"type":"message_start","message":{{"id":{},"type":"message","role":"assistant","model":{},"content":[],"stop_reason":null,"stop_sequence":null,"usage":{{"input_tokens":{input_tokens},"output_tokens":1}}}}}}"#,
+        quote(id),
+        quote(model),
+    );
+    events.push((event("message_start", &start), false));
+    events.push((
+        event(
+            "content_block_start",
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        ),
+        false,
+    ));
+    events.push((event("ping", r#"{"type":"ping"}"#), false));
+    for token in &tokens {
+        let delta = format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{}}}}}"#,
+            quote(token)
+        );
+        events.push((event("content_block_delta", &delta), true));
+    }
+    events.push((
+        event(
+            "content_block_stop",
+            r#"{"type":"content_block_stop","index":0}"#,
+        ),
+        false,
+    ));
+    let delta = format!(
+        r#"{{"type":"message_delta","delta":{{"stop_reason":"end_turn","stop_sequence":null}},"usage":{{"output_tokens":{}}}}}"#,
+        tokens.len()
+    );
+    events.push((event("message_delta", &delta), false));
+    events.push((event("message_stop", r#"{"type":"message_stop"}"#), false));
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_keep_spaces() {
+        assert_eq!(tokens("Hello! I am"), ["Hello!", " I", " am"]);
+        assert_eq!(tokens("  a  b "), ["  a", "  b "]);
+        assert!(tokens("").is_empty());
+        let text = "Hello! I am the mock.\nYou said: héllo  wörld";
+        assert_eq!(tokens(text).concat(), text);
+    }
+
+    #[test]
+    fn hand_written_json_is_valid_and_escaped() {
+        let text = "say \"hi\"\n\\ é";
+        let message: Value = serde_json::from_slice(&message("msg_1", "m\"", text, 3)).unwrap();
+        assert_eq!(message["content"][0]["text"], text);
+        assert_eq!(message["model"], "m\"");
+        assert_eq!(message["usage"]["output_tokens"], 4);
+        let error: Value = serde_json::from_slice(&error_body("e", "a\"b", "req_1")).unwrap();
+        assert_eq!(error["error"]["message"], "a\"b");
+        for (event, _) in stream_events("msg_1", "m", text, 3) {
+            let event = std::str::from_utf8(&event).unwrap();
+            let data = event.split_once("\ndata: ").unwrap().1;
+            serde_json::from_str::<Value>(data.trim_end()).unwrap();
+        }
+    }
+
+    #[test]
+    fn validation_messages() {
+        let err = |body: &str| validate(body.as_bytes()).unwrap_err();
+        assert!(err("nope").starts_with("There was an error parsing"));
+        assert_eq!(err("[]"), "body: Input should be a valid dictionary");
+        assert_eq!(
+            err(r#"{"max_tokens":1,"messages":[]}"#),
+            "model: Field required"
+        );
+        assert_eq!(
+            err(r#"{"model":"m","messages":[]}"#),
+            "max_tokens: Field required"
+        );
+        assert_eq!(
+            err(r#"{"model":"m","max_tokens":0,"messages":[]}"#),
+            "max_tokens: Input should be greater than or equal to 1"
+        );
+        assert_eq!(
+            err(r#"{"model":"m","max_tokens":"5","messages":[]}"#),
+            "max_tokens: Input should be a valid integer"
+        );
+        assert_eq!(
+            err(r#"{"model":"m","max_tokens":5}"#),
+            "messages: Field required"
+        );
+        assert_eq!(
+            err(r#"{"model":"m","max_tokens":5,"messages":[]}"#),
+            "messages: at least one message is required"
+        );
+        assert_eq!(
+            err(r#"{"model":"m","max_tokens":5,"messages":[{"role":"bot","content":"x"}]}"#),
+            "messages.0.role: Input should be 'user' or 'assistant'"
+        );
+    }
+
+    #[test]
+    fn last_user_text_and_word_count() {
+        let body = r#"{"model":"m","max_tokens":5,"stream":true,"messages":[
+            {"role":"user","content":"one two"},
+            {"role":"assistant","content":"three"},
+            {"role":"user","content":[{"type":"text","text":"four"},{"type":"image"},{"type":"text","text":"five"}]}]}"#;
+        let req = validate(body.as_bytes()).unwrap();
+        assert_eq!(req.model, "m");
+        assert!(req.stream);
+        assert_eq!(req.input_tokens, 5);
+        assert_eq!(req.last_user_text, "four five");
+    }
+}

@@ -1,0 +1,30 @@
+//! What every example shares: a client for the real API when `ANTHROPIC_API_KEY` is set, or
+//! for an embedded mock server when it is not, so that every example runs offline.
+
+use claude_agent::Client;
+use claude_agent_mock::MockServer;
+
+/// A client, and the mock server it talks to when running offline (keep it alive as long
+/// as the client is used).
+pub fn client() -> claude_agent::Result<(Client, Option<MockServer>)> {
+    if std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|key| !key.is_empty()) {
+        return Ok((Client::from_env()?, None));
+    }
+    let server = MockServer::start();
+    eprintln!(
+        "ANTHROPIC_API_KEY is not set: using the embedded mock server at {}",
+        server.url()
+    );
+    let client = Client::builder()
+        .api_key("offline-mock-key")
+        .base_url(server.url())
+        .build()?;
+    Ok((client, Some(server)))
+}
+
+/// Prints an error the way every example reports failure, and exits with status 1.
+#[allow(dead_code)]
+pub fn fail(error: claude_agent::Error) -> ! {
+    eprintln!("error: {error}");
+    std::process::exit(1)
+}

@@ -1,0 +1,378 @@
+//! [`Client`] and its [`ClientBuilder`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use claude_agent_core::rt::Runtime;
+use claude_agent_core::transport::Transport;
+use claude_agent_hyper::HyperTransport;
+
+use crate::auth::ApiKey;
+use crate::messages::Messages;
+use crate::{Error, Result};
+
+/// The API's address, used when neither the builder nor `ANTHROPIC_BASE_URL` says otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+/// The model [`Client::query`] and [`crate::query`] use unless `ANTHROPIC_MODEL` or
+/// [`ClientBuilder::model`] says otherwise.
+pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
+
+/// The `max_tokens` of [`Client::query`].
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+
+/// The `anthropic-version` header value this SDK speaks.
+pub const API_VERSION: &str = "2023-06-01";
+
+/// A client of the Anthropic API.
+///
+/// Cheap to clone (an `Arc` inside): clones share the connection pool, the runtime and the
+/// configuration. Dropping the last clone is always safe; [`Client::close`] additionally
+/// closes idle connections and refuses new calls.
+///
+/// ```no_run
+/// # async fn run() -> claude_agent::Result<()> {
+/// use claude_agent::{Client, MessageRequest};
+///
+/// let client = Client::from_env()?;
+/// let reply = client
+///     .messages()
+///     .create(MessageRequest::new("claude-sonnet-4-5", 256).user("Hello"))
+///     .await?;
+/// println!("{} (request {:?})", reply.text(), reply.request_id());
+/// client.close().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) base_url: String,
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) model: String,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) closed: AtomicBool,
+}
+
+/// The deadlines of a call. Every wait the client does is bounded by one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// TCP connect plus TLS handshake (enforced by the transport). Default 10 s.
+    pub connect: Duration,
+    /// From sending the request to receiving the response headers. Default 10 min: a
+    /// non-streaming reply arrives only when the model is done.
+    pub response_headers: Duration,
+    /// Between two chunks of a response body. Default 5 min.
+    pub idle: Duration,
+    /// The whole call, reading a non-streaming body included. Default 10 min, as the official
+    /// SDKs.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            response_headers: Duration::from_secs(600),
+            idle: Duration::from_secs(300),
+            total: Duration::from_secs(600),
+        }
+    }
+}
+
+impl Client {
+    /// A builder, starting from defaults (nothing is read from the environment).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `ANTHROPIC_API_KEY` (required),
+    /// `ANTHROPIC_BASE_URL` and `ANTHROPIC_MODEL` (optional).
+    ///
+    /// The runtime is [`default_runtime`](crate::rt::default_runtime): call this inside your
+    /// tokio runtime, or enable `runtime-smol` / `runtime-async-std`.
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::from_env().build()
+    }
+
+    /// The Messages API: `create`.
+    pub fn messages(&self) -> Messages<'_> {
+        Messages::new(self)
+    }
+
+    /// Sends `prompt` as one user message to the client's model and returns the reply.
+    ///
+    /// The short path of the seeds' `query(prompt=...)`; build a
+    /// [`MessageRequest`](crate::MessageRequest) for anything more.
+    pub async fn query(
+        &self,
+        prompt: impl Into<String>,
+    ) -> Result<crate::Response<crate::Message>> {
+        let request = crate::MessageRequest::new(self.inner.model.clone(), DEFAULT_MAX_TOKENS)
+            .user(prompt.into());
+        self.messages().create(request).await
+    }
+
+    /// The runtime this client runs its timers, connections and background tasks on.
+    pub fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.inner.runtime
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The model [`Client::query`] uses.
+    pub fn model(&self) -> &str {
+        &self.inner.model
+    }
+
+    /// The deadlines of each call.
+    pub fn timeouts(&self) -> Timeouts {
+        self.inner.timeouts
+    }
+
+    /// Refuses new calls (they fail with [`Error::Config`]) and closes idle connections.
+    /// Calls already in flight finish normally. Every clone of this client is closed.
+    pub async fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.transport.close().await;
+    }
+
+    /// Whether [`Client::close`] was called on this client or a clone.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Headers hold the API key: they are never printed, not even as `Sensitive`.
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("runtime", &self.inner.runtime.name())
+            .field("transport", &self.inner.transport)
+            .field("model", &self.inner.model)
+            .field("timeouts", &self.inner.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let client = claude_agent::Client::builder()
+///     .api_key("sk-ant-example")
+///     .base_url("http://127.0.0.1:8080")
+///     .timeout(Duration::from_secs(30))
+///     .runtime(claude_agent::rt::SmolRuntime::new())
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+/// assert!(!format!("{client:?}").contains("sk-ant-example"));
+/// ```
+#[derive(Default)]
+pub struct ClientBuilder {
+    api_key: Option<ApiKey>,
+    base_url: Option<String>,
+    model: Option<String>,
+    runtime: Option<Arc<dyn Runtime>>,
+    transport: Option<Arc<dyn Transport>>,
+    root_certificates_der: Vec<Vec<u8>>,
+    headers: Vec<(String, String)>,
+    timeouts: Timeouts,
+    max_response_bytes: Option<usize>,
+}
+
+impl ClientBuilder {
+    /// A builder with the key, base URL and model from `ANTHROPIC_API_KEY`,
+    /// `ANTHROPIC_BASE_URL` and `ANTHROPIC_MODEL`; later calls override them.
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        };
+        Self {
+            api_key: var("ANTHROPIC_API_KEY").map(ApiKey::new),
+            base_url: var("ANTHROPIC_BASE_URL"),
+            model: var("ANTHROPIC_MODEL"),
+            ..Self::default()
+        }
+    }
+
+    /// The API key, sent as `x-api-key`.
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Where to send requests, e.g. `http://127.0.0.1:8080` for a local server. Default
+    /// [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The model [`Client::query`] uses. Default [`DEFAULT_MODEL`].
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The runtime to run on, overriding [`default_runtime`](crate::rt::default_runtime).
+    pub fn runtime(self, runtime: impl Runtime) -> Self {
+        self.shared_runtime(Arc::new(runtime))
+    }
+
+    /// The runtime to run on, already shared.
+    pub fn shared_runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Sends requests through `transport` instead of the built-in hyper transport (a proxy, a
+    /// recorder, a test double). Connection settings of this builder then do not apply.
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Trusts one more root certificate (DER) for TLS, e.g. a local server's own CA.
+    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates_der.push(der.into());
+        self
+    }
+
+    /// Adds a header to every request.
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The total deadline of each call. Default 10 minutes.
+    pub fn timeout(mut self, total: Duration) -> Self {
+        self.timeouts.total = total;
+        self
+    }
+
+    /// The deadline for the TCP connect and TLS handshake. Default 10 s.
+    pub fn connect_timeout(mut self, connect: Duration) -> Self {
+        self.timeouts.connect = connect;
+        self
+    }
+
+    /// The deadline for the response headers after a request is sent. Default 10 minutes.
+    pub fn response_header_timeout(mut self, response_headers: Duration) -> Self {
+        self.timeouts.response_headers = response_headers;
+        self
+    }
+
+    /// The longest wait between two chunks of a response body. Default 5 minutes.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.timeouts.idle = idle;
+        self
+    }
+
+    /// The largest non-streaming response body accepted. Default 64 MiB.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// Fails with [`Error::Config`] when there is no API key, the base URL is not an
+    /// `http(s)://` URL, a header is invalid, or no runtime is available.
+    pub fn build(self) -> Result<Client> {
+        let api_key = self.api_key.ok_or_else(|| {
+            Error::config("no API key: set ANTHROPIC_API_KEY or call ClientBuilder::api_key")
+        })?;
+        let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let uri: http::Uri = base_url
+            .parse()
+            .map_err(|e| Error::config(format!("invalid base URL {base_url:?}: {e}")))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err(Error::config(format!(
+                "invalid base URL {base_url:?}: expected http(s)://host[:port]"
+            )));
+        }
+
+        let mut headers = HeaderMap::new();
+        let key = api_key
+            .header_value()
+            .map_err(|_| Error::config("the API key is not a valid header value"))?;
+        headers.insert(HeaderName::from_static("x-api-key"), key);
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(API_VERSION),
+        );
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
+        for (name, value) in self.headers {
+            let name = HeaderName::try_from(name.as_str())
+                .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::try_from(value.as_str())
+                .map_err(|_| Error::config(format!("invalid value for header {name}")))?;
+            headers.append(name, value);
+        }
+
+        let runtime = match self.runtime {
+            Some(runtime) => runtime,
+            None => crate::rt::default_runtime()?,
+        };
+        let transport: Arc<dyn Transport> = match self.transport {
+            Some(transport) => transport,
+            None => {
+                let mut builder =
+                    HyperTransport::builder(runtime.clone()).connect_timeout(self.timeouts.connect);
+                for der in self.root_certificates_der {
+                    builder = builder.add_root_certificate_der(der);
+                }
+                Arc::new(builder.build()?)
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                base_url,
+                runtime,
+                transport,
+                headers,
+                model: self.model.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+                timeouts: self.timeouts,
+                max_response_bytes: self.max_response_bytes.unwrap_or(64 << 20),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key)
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("runtime", &self.runtime.as_ref().map(|rt| rt.name()))
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+const USER_AGENT: &str = concat!("claude-agent-rust/", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,38 @@
+//! `claude_agent::query` and `Client::from_env` read their configuration from the environment.
+//! This file holds one test so that nothing else in its process reads the environment while
+//! it is being set.
+
+mod common;
+
+use claude_agent_mock::MockServer;
+use common::TEST_KEY;
+
+#[test]
+fn query_reads_key_base_url_and_model_from_the_environment() {
+    let server = MockServer::builder().api_key(TEST_KEY).start().unwrap();
+    // SAFETY: this test binary runs this single test; the only other threads are the mock
+    // server's, which never read the environment.
+    unsafe {
+        std::env::set_var("ANTHROPIC_API_KEY", TEST_KEY);
+        std::env::set_var("ANTHROPIC_BASE_URL", server.url());
+        std::env::set_var("ANTHROPIC_MODEL", "claude-from-env");
+    }
+    let ask = |_rt| async {
+        let reply = claude_agent::query("Hello").await.expect("query");
+        assert!(
+            reply.text().ends_with("You said: Hello"),
+            "{}",
+            reply.text()
+        );
+    };
+    common::run_tokio(ask);
+    common::run_smol(ask);
+    common::run_async_std(ask);
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    for request in requests {
+        assert_eq!(request.json().unwrap()["model"], "claude-from-env");
+        assert_eq!(request.header("x-api-key"), Some(TEST_KEY));
+    }
+}

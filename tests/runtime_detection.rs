@@ -1,0 +1,41 @@
+//! `default_runtime` picks the runtime the caller is on.
+
+use claude_agent::rt::default_runtime;
+
+#[test]
+fn inside_tokio_it_is_tokio() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let name = runtime.block_on(async { default_runtime().unwrap().name() });
+    assert_eq!(name, "tokio");
+}
+
+#[test]
+fn inside_async_std_it_is_async_std() {
+    let name = async_std::task::block_on(async { default_runtime().unwrap().name() });
+    assert_eq!(name, "async-std");
+}
+
+#[test]
+fn elsewhere_it_is_smol() {
+    assert_eq!(default_runtime().unwrap().name(), "smol");
+    let name = smol::block_on(async { default_runtime().unwrap().name() });
+    assert_eq!(name, "smol");
+}
+
+#[test]
+fn block_on_runs_a_client_call() {
+    // `rt::block_on` is what examples use: no runtime named anywhere.
+    let server = claude_agent_mock::MockServer::start();
+    let text = claude_agent::rt::block_on(async {
+        let client = claude_agent::Client::builder()
+            .api_key("k")
+            .base_url(server.url())
+            .build()
+            .unwrap();
+        client.query("ping").await.unwrap().text()
+    });
+    assert!(text.ends_with("You said: ping"));
+}
