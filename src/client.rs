@@ -174,15 +174,16 @@ impl fmt::Debug for Client {
 /// ```
 /// use std::time::Duration;
 ///
-/// let client = claude_agent::Client::builder()
-///     .api_key("sk-ant-example")
-///     .base_url("http://127.0.0.1:8080")
-///     .timeout(Duration::from_secs(30))
-///     .runtime(claude_agent::rt::SmolRuntime::new())
-///     .build()
-///     .unwrap();
-/// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
-/// assert!(!format!("{client:?}").contains("sk-ant-example"));
+/// claude_agent::rt::block_on(async {
+///     let client = claude_agent::Client::builder()
+///         .api_key("sk-ant-example")
+///         .base_url("http://127.0.0.1:8080")
+///         .timeout(Duration::from_secs(30))
+///         .build() // on the runtime it is built in: see `rt::default_runtime`
+///         .unwrap();
+///     assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+///     assert!(!format!("{client:?}").contains("sk-ant-example"));
+/// });
 /// ```
 #[derive(Default)]
 pub struct ClientBuilder {

@@ -38,6 +38,11 @@ pub use client::{
 pub use messages::Messages;
 pub use response::Response;
 
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// Sends `prompt` to the default model with a client configured from the environment
 /// (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_MODEL`) and returns the reply.
 ///
