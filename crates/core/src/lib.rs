@@ -17,6 +17,7 @@
 
 pub mod error;
 pub mod rt;
+pub mod sse;
 pub mod transport;
 pub mod types;
 
