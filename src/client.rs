@@ -60,6 +60,7 @@ pub(crate) struct ClientInner {
     pub(crate) model: String,
     pub(crate) timeouts: Timeouts,
     pub(crate) max_response_bytes: usize,
+    pub(crate) max_event_size: usize,
     pub(crate) closed: AtomicBool,
 }
 
@@ -196,6 +197,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     timeouts: Timeouts,
     max_response_bytes: Option<usize>,
+    max_event_size: Option<usize>,
 }
 
 impl ClientBuilder {
@@ -294,6 +296,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest server-sent event a stream accepts; a larger one ends the stream with
+    /// [`Error::Decode`] instead of growing memory. Default 16 MiB.
+    pub fn max_event_size(mut self, limit: usize) -> Self {
+        self.max_event_size = Some(limit);
+        self
+    }
+
     /// Builds the client.
     ///
     /// Fails with [`Error::Config`] when there is no API key, the base URL is not an
@@ -358,6 +367,9 @@ impl ClientBuilder {
                 model: self.model.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
                 timeouts: self.timeouts,
                 max_response_bytes: self.max_response_bytes.unwrap_or(64 << 20),
+                max_event_size: self
+                    .max_event_size
+                    .unwrap_or(claude_agent_core::sse::SseDecoder::DEFAULT_MAX_EVENT_SIZE),
                 closed: AtomicBool::new(false),
             }),
         })

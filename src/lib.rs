@@ -25,6 +25,7 @@ mod idle;
 mod messages;
 mod response;
 pub mod rt;
+mod streaming;
 
 pub use auth::ApiKey;
 pub use claude_agent_core::types::{
@@ -37,6 +38,7 @@ pub use client::{
 };
 pub use messages::Messages;
 pub use response::Response;
+pub use streaming::{MessageStream, TextStream};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -5,6 +5,7 @@ use http::Method;
 
 use crate::client::Client;
 use crate::response::Response;
+use crate::streaming::MessageStream;
 use crate::{Error, Message, MessageRequest, Result};
 
 /// The Messages API of a [`Client`]; get one with [`Client::messages`].
@@ -50,5 +51,43 @@ impl<'a> Messages<'a> {
                 Ok(Response::new(message, pending.status, pending.headers))
             })
             .await
+    }
+
+    /// Creates a message and streams the reply as it is generated.
+    ///
+    /// Returns once the response headers arrived (bounded by the response-header timeout and
+    /// the total deadline); the body is then read as you poll the [`MessageStream`], with
+    /// at most the idle timeout between two chunks. An error status is [`Error::Api`] here,
+    /// before any event.
+    pub async fn stream(&self, mut request: MessageRequest) -> Result<MessageStream> {
+        request.stream = Some(true);
+        let body = serde_json::to_vec(&request)
+            .map_err(|e| Error::config(format!("request is not serialisable: {e}")))?;
+        let client = self.client;
+        let pending = client
+            .with_total_deadline(client.exchange(
+                Method::POST,
+                "/v1/messages",
+                Some(Bytes::from(body)),
+            ))
+            .await?;
+        let content_type = pending
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !content_type.starts_with("text/event-stream") {
+            return Err(Error::Decode {
+                message: format!("expected an event stream, got content-type {content_type:?}"),
+                request_id: pending.request_id().map(str::to_owned),
+            });
+        }
+        Ok(MessageStream::new(
+            pending.status,
+            pending.headers,
+            pending.body,
+            client.inner.max_event_size,
+            client.inner.runtime.clone(),
+        ))
     }
 }

@@ -15,7 +15,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accumulate;
 pub mod error;
+pub mod partial_json;
 pub mod rt;
 pub mod sse;
 pub mod transport;

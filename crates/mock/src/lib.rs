@@ -15,8 +15,15 @@
 //! - Scripted [`Reply`]s queued with [`MockServer::enqueue`] answer the next valid requests
 //!   instead of the model (errors, arbitrary JSON, raw bodies, extra headers such as
 //!   `retry-after`).
+//! - Recorded SSE transcripts are replayed byte for byte, cut into HTTP chunks per event, per
+//!   byte, at random or not at all ([`Reply::sse`], [`MockServerBuilder::replay`], [`Chunking`]).
+//! - Stream faults: a stall after some events or before the headers, a connection closed in the
+//!   middle of the body, an endless event, a slow stream ([`Reply::sse_then_stall`],
+//!   [`Reply::stall_before_headers`], [`Reply::sse_then_reset`], [`Reply::oversized_event`],
+//!   [`Reply::trickle`]).
 //! - Every request is recorded ([`MockServer::requests`]) and accepted TCP connections are
-//!   counted ([`MockServer::connection_count`]).
+//!   counted ([`MockServer::connection_count`], [`MockServer::open_connections`]); so are the
+//!   bytes of streamed bodies ([`MockServer::bytes_streamed`]).
 //! - Every response carries a `request-id: req_mock_<N>` header.
 //!
 //! ```no_run
@@ -30,6 +37,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod body;
+mod chunking;
 mod model;
 mod reply;
 mod server;
@@ -46,6 +55,7 @@ use std::time::{Duration, Instant};
 
 use async_executor::Executor;
 
+pub use chunking::Chunking;
 pub use reply::Reply;
 
 /// How long [`MockServer::shutdown`] (or drop) waits for the worker threads before detaching them.
@@ -82,10 +92,15 @@ pub(crate) struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     replies: Mutex<VecDeque<Reply>>,
     connections: AtomicUsize,
+    open_connections: AtomicUsize,
+    /// Bytes of streamed response bodies handed to hyper; shared with the body streams.
+    pub(crate) streamed: Arc<AtomicU64>,
     next_request: AtomicU64,
     next_message: AtomicU64,
     pub(crate) api_key: Option<String>,
     pub(crate) token_delay: Duration,
+    /// The transcript answering valid requests when no scripted reply is queued.
+    pub(crate) replay: Option<(bytes::Bytes, Chunking)>,
 }
 
 /// Locks `mutex`, ignoring poisoning (the data are plain lists, always consistent).
@@ -102,8 +117,12 @@ impl Shared {
         lock(&self.replies).pop_front()
     }
 
-    pub(crate) fn connection_accepted(&self) {
+    /// Counts an accepted connection as accepted and open; it stays open until the guard is
+    /// dropped (with the connection's task).
+    pub(crate) fn connection_accepted(self: &Arc<Self>) -> OpenConnection {
         self.connections.fetch_add(1, Ordering::SeqCst);
+        self.open_connections.fetch_add(1, Ordering::SeqCst);
+        OpenConnection(Arc::clone(self))
     }
 
     /// The next `request-id` (`req_mock_1`, `req_mock_2`, ...).
@@ -120,6 +139,15 @@ impl Shared {
             "msg_mock_{}",
             self.next_message.fetch_add(1, Ordering::SeqCst) + 1
         )
+    }
+}
+
+/// Keeps a connection counted in [`MockServer::open_connections`] while it lives.
+pub(crate) struct OpenConnection(Arc<Shared>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open_connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -145,6 +173,7 @@ pub struct MockServerBuilder {
     tls: bool,
     threads: usize,
     token_delay: Duration,
+    replay: Option<(bytes::Bytes, Chunking)>,
 }
 
 impl Default for MockServerBuilder {
@@ -155,6 +184,7 @@ impl Default for MockServerBuilder {
             tls: false,
             threads: 2,
             token_delay: Duration::ZERO,
+            replay: None,
         }
     }
 }
@@ -192,6 +222,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Answers every valid `POST /v1/messages` (after the API key check and request validation)
+    /// that finds no scripted reply queued with this recorded SSE transcript, as
+    /// [`Reply::sse`] does, instead of the default model's answer. Default: the model answers.
+    pub fn replay(mut self, transcript: impl Into<bytes::Bytes>, chunking: Chunking) -> Self {
+        self.replay = Some((transcript.into(), chunking));
+        self
+    }
+
     /// Binds the listener, generates the TLS certificates if asked, and starts the worker
     /// threads. The server is ready to accept connections when this returns.
     pub fn start(self) -> io::Result<MockServer> {
@@ -207,10 +245,13 @@ impl MockServerBuilder {
             requests: Mutex::new(Vec::new()),
             replies: Mutex::new(VecDeque::new()),
             connections: AtomicUsize::new(0),
+            open_connections: AtomicUsize::new(0),
+            streamed: Arc::new(AtomicU64::new(0)),
             next_request: AtomicU64::new(0),
             next_message: AtomicU64::new(0),
             api_key: self.api_key,
             token_delay: self.token_delay,
+            replay: self.replay,
         });
         let executor = Arc::new(Executor::new());
         // Closing (dropping) the sender stops every worker thread.
@@ -296,7 +337,7 @@ impl MockServer {
             .expect("claude-agent-mock: cannot start the mock server on 127.0.0.1")
     }
 
-    /// A builder for non-default settings (address, API key, TLS, threads, token delay).
+    /// A builder for non-default settings (address, API key, TLS, threads, token delay, replay).
     pub fn builder() -> MockServerBuilder {
         MockServerBuilder::default()
     }
@@ -334,6 +375,19 @@ impl MockServer {
     /// Number of TCP connections accepted so far.
     pub fn connection_count(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Number of connections open right now: accepted and not yet closed by either side.
+    /// A connection is counted until the server has noticed its end and dropped it.
+    pub fn open_connections(&self) -> usize {
+        self.shared.open_connections.load(Ordering::SeqCst)
+    }
+
+    /// Total bytes of streamed (chunked, SSE) response bodies produced so far, counted when a
+    /// chunk is handed to the HTTP layer. Lets tests check that the server stops producing an
+    /// endless body ([`Reply::oversized_event`]) once the client has gone.
+    pub fn bytes_streamed(&self) -> u64 {
+        self.shared.streamed.load(Ordering::SeqCst)
     }
 
     /// Queues a scripted reply. Queued replies are consumed first-in first-out, one per valid

@@ -3,9 +3,14 @@
 //! ```text
 //! claude-agent-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] [--ca-pem-out FILE]
 //!                   [--threads N] [--token-delay-ms N]
+//!                   [--replay FILE [--chunking event|byte|random[:SEED]|whole]]
 //! ```
 //!
 //! The first line of stdout is the base URL (e.g. `http://127.0.0.1:43521`).
+//!
+//! `--replay FILE` answers every valid `POST /v1/messages` with the recorded SSE transcript in
+//! `FILE`, byte for byte, cut into HTTP chunks by `--chunking`: one per event (the default), one
+//! per byte, random sizes from 1 to 64 bytes (`SEED` defaults to 0), or the whole file at once.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -14,10 +19,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use claude_agent_mock::MockServer;
+use claude_agent_mock::{Chunking, MockServer};
 
 const USAGE: &str = "usage: claude-agent-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] \
-                     [--ca-pem-out FILE] [--threads N] [--token-delay-ms N]";
+                     [--ca-pem-out FILE] [--threads N] [--token-delay-ms N] [--replay FILE] \
+                     [--chunking event|byte|random[:SEED]|whole]";
 
 fn main() -> ExitCode {
     match run() {
@@ -32,6 +38,8 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     let mut builder = MockServer::builder();
     let mut ca_pem_out = None;
+    let mut replay = None;
+    let mut chunking = Chunking::PerEvent;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -55,12 +63,19 @@ fn run() -> Result<(), String> {
                     .map_err(|e| format!("bad --token-delay-ms: {e}"))?;
                 builder = builder.token_delay(Duration::from_millis(ms));
             }
+            "--replay" => replay = Some(value()?),
+            "--chunking" => chunking = parse_chunking(&value()?)?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if let Some(path) = replay {
+        let transcript =
+            std::fs::read(&path).map_err(|e| format!("cannot read --replay {path}: {e}"))?;
+        builder = builder.replay(transcript, chunking);
     }
     let server = builder.start().map_err(|e| format!("cannot start: {e}"))?;
     if let (Some(path), Some(pem)) = (ca_pem_out, server.ca_certificate_pem()) {
@@ -72,5 +87,24 @@ fn run() -> Result<(), String> {
     drop(stdout);
     loop {
         std::thread::park();
+    }
+}
+
+/// Parses `event`, `byte`, `random`, `random:SEED` or `whole`.
+fn parse_chunking(value: &str) -> Result<Chunking, String> {
+    match value {
+        "event" => Ok(Chunking::PerEvent),
+        "byte" => Ok(Chunking::PerByte),
+        "whole" => Ok(Chunking::Whole),
+        "random" => Ok(Chunking::Random { seed: 0 }),
+        other => match other.strip_prefix("random:") {
+            Some(seed) => seed
+                .parse()
+                .map(|seed| Chunking::Random { seed })
+                .map_err(|e| format!("bad --chunking seed {seed:?}: {e}")),
+            None => Err(format!(
+                "bad --chunking {other:?}: expected event, byte, random[:SEED] or whole"
+            )),
+        },
     }
 }

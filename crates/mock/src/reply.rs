@@ -1,14 +1,22 @@
 //! Scripted replies.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::Chunking;
+
 /// A scripted answer to one `POST /v1/messages`, queued with
 /// [`MockServer::enqueue`](crate::MockServer::enqueue).
 ///
-/// Build one with [`Reply::error`], [`Reply::json`], [`Reply::text`] or [`Reply::raw`], and add
-/// response headers with [`Reply::header`]. More kinds (transcript replay, faults) may be added.
+/// Build one with [`Reply::error`], [`Reply::json`], [`Reply::text`] or [`Reply::raw`], replay a
+/// recorded SSE transcript with [`Reply::sse`], or inject a stream fault with
+/// [`Reply::sse_then_stall`], [`Reply::stall_before_headers`], [`Reply::sse_then_reset`],
+/// [`Reply::oversized_event`] or [`Reply::trickle`]. Add response headers with [`Reply::header`].
+///
+/// Streamed replies (SSE) are sent with chunked transfer encoding, each piece as its own chunk.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Reply {
@@ -51,6 +59,58 @@ pub enum Reply {
         content_type: String,
         /// The body, sent as is.
         body: Bytes,
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// A recorded SSE transcript: `200`, `content-type: text/event-stream; charset=utf-8`, the
+    /// bytes unchanged, cut into chunks by `chunking`.
+    #[non_exhaustive]
+    Sse {
+        /// The transcript, sent as is.
+        body: Bytes,
+        /// How the transcript is cut into HTTP chunks.
+        chunking: Chunking,
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// `200` SSE: `prefix` (one chunk per event), then nothing, without ever ending the body.
+    #[non_exhaustive]
+    SseThenStall {
+        /// What is sent before the stall.
+        prefix: Bytes,
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// No answer at all: not even the status line is sent.
+    #[non_exhaustive]
+    StallBeforeHeaders {
+        /// Extra response headers (never sent; kept so [`Reply::header`] works on every reply).
+        headers: HeaderMap,
+    },
+    /// `200` SSE: `prefix` (one chunk per event), then the connection is closed in the middle of
+    /// the body, without the chunked encoding's final `0` chunk.
+    #[non_exhaustive]
+    SseThenReset {
+        /// What is sent before the connection is closed.
+        prefix: Bytes,
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// `200` SSE: one `content_block_delta` event whose data line is `total_bytes` long.
+    #[non_exhaustive]
+    OversizedEvent {
+        /// Size of the whole body, in bytes.
+        total_bytes: u64,
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// Like [`Reply::Text`], but a streamed answer pauses `per_chunk_delay` between events.
+    #[non_exhaustive]
+    Trickle {
+        /// The assistant's text.
+        text: String,
+        /// The pause between two SSE events.
+        per_chunk_delay: Duration,
         /// Extra response headers.
         headers: HeaderMap,
     },
@@ -114,6 +174,77 @@ impl Reply {
         }
     }
 
+    /// Replays a recorded SSE transcript: status `200`,
+    /// `content-type: text/event-stream; charset=utf-8`, chunked transfer encoding, the bytes
+    /// unchanged, each piece given by `chunking` in its own HTTP chunk. The request's `stream`
+    /// flag is ignored. With [`Chunking::PerEvent`], the server's
+    /// [`token_delay`](crate::MockServerBuilder::token_delay) is paused between events.
+    pub fn sse(transcript: impl Into<Bytes>, chunking: Chunking) -> Self {
+        Reply::Sse {
+            body: transcript.into(),
+            chunking,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: a `200` SSE response that sends `prefix` (one chunk per event, as
+    /// [`Chunking::PerEvent`]), then nothing more and never ends. The connection stays open until
+    /// the client closes it or the server shuts down.
+    pub fn sse_then_stall(prefix: impl Into<Bytes>) -> Self {
+        Reply::SseThenStall {
+            prefix: prefix.into(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: the request is never answered, not even with a status line. The connection stays
+    /// open until the client closes it or the server shuts down.
+    pub fn stall_before_headers() -> Self {
+        Reply::StallBeforeHeaders {
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: a `200` SSE response that sends `prefix` (one chunk per event, as
+    /// [`Chunking::PerEvent`]) and then closes the connection in the middle of the body, without
+    /// the terminating `0` chunk: the client sees an incomplete body, not a clean end.
+    ///
+    /// The prefix is flushed to the socket before the connection is dropped; keep it smaller
+    /// than the socket buffers (a few hundred KiB on loopback is fine), since output that the
+    /// socket has not accepted yet is lost with the connection.
+    pub fn sse_then_reset(prefix: impl Into<Bytes>) -> Self {
+        Reply::SseThenReset {
+            prefix: prefix.into(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: a `200` SSE response of `total_bytes` bytes (at least the event's fixed parts)
+    /// holding a single event with one endless data line:
+    /// `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"aaaa…aaaa"}}\n\n`.
+    ///
+    /// The body is generated lazily in 64 KiB chunks (memory use does not depend on
+    /// `total_bytes`), and generation stops when the client disconnects. For tests of a client's
+    /// memory bounds; [`MockServer::bytes_streamed`](crate::MockServer::bytes_streamed) tells how
+    /// much was produced.
+    pub fn oversized_event(total_bytes: u64) -> Self {
+        Reply::OversizedEvent {
+            total_bytes,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// Like [`Reply::text`], but when the request streams, the server pauses `per_chunk_delay`
+    /// between two SSE events (not before the first): a slow but live stream, for idle-timeout
+    /// tests that must not fire. A non-streaming request gets the JSON message at once.
+    pub fn trickle(text: impl Into<String>, per_chunk_delay: Duration) -> Self {
+        Reply::Trickle {
+            text: text.into(),
+            per_chunk_delay,
+            headers: HeaderMap::new(),
+        }
+    }
+
     /// Adds a response header (e.g. `retry-after`). Headers set here replace the server's own
     /// headers of the same name (except `request-id`); repeat the call to send several values.
     ///
@@ -134,7 +265,13 @@ impl Reply {
             Reply::Error { headers, .. }
             | Reply::Json { headers, .. }
             | Reply::Text { headers, .. }
-            | Reply::Raw { headers, .. } => headers,
+            | Reply::Raw { headers, .. }
+            | Reply::Sse { headers, .. }
+            | Reply::SseThenStall { headers, .. }
+            | Reply::StallBeforeHeaders { headers }
+            | Reply::SseThenReset { headers, .. }
+            | Reply::OversizedEvent { headers, .. }
+            | Reply::Trickle { headers, .. } => headers,
         }
     }
 }

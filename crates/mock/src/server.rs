@@ -9,20 +9,17 @@ use async_io::Timer;
 use async_net::TcpListener;
 use bytes::Bytes;
 use claude_agent_hyper::io::HyperIo;
-use futures_lite::{AsyncRead, AsyncWrite, future, stream};
+use futures_lite::{AsyncRead, AsyncWrite, future};
 use futures_rustls::TlsAcceptor;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
-use hyper::body::{Frame, Incoming};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 
+use crate::body::{self, Body, End};
 use crate::model::{self, MessagesRequest};
-use crate::{RecordedRequest, Reply, Shared};
-
-/// Response body: a full buffer or a stream of SSE events.
-type Body = UnsyncBoxBody<Bytes, Infallible>;
+use crate::{Chunking, RecordedRequest, Reply, Shared};
 
 /// Upper bound on a TLS handshake, so stuck clients do not pin a task forever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,15 +42,22 @@ pub(crate) async fn accept_loop(
                 continue;
             }
         };
-        shared.connection_accepted();
+        // Moved into the connection's task: dropped when the task ends or is dropped.
+        let open = shared.connection_accepted();
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         match &tls {
-            None => executor.spawn(serve(stream, shared)).detach(),
+            None => executor
+                .spawn(async move {
+                    let _open = open;
+                    serve(stream, shared).await;
+                })
+                .detach(),
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
                 executor
                     .spawn(async move {
+                        let _open = open;
                         let handshake =
                             future::or(async { acceptor.accept(stream).await.ok() }, async {
                                 Timer::after(HANDSHAKE_TIMEOUT).await;
@@ -117,7 +121,7 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
         request: None,
     };
     let reply = route(&mut context, &parts, &body);
-    render(reply, &context)
+    render(reply, &context).await
 }
 
 /// Picks the reply: routing, API key, validation, then a scripted reply or the default model.
@@ -146,13 +150,20 @@ fn route(context: &mut Context<'_>, parts: &http::request::Parts, body: &[u8]) -
     let reply = context
         .shared
         .next_scripted()
-        .unwrap_or_else(|| Reply::text(model::answer(&request)));
+        .unwrap_or_else(|| match &context.shared.replay {
+            Some((transcript, chunking)) => Reply::sse(transcript.clone(), *chunking),
+            None => Reply::text(model::answer(&request)),
+        });
     context.request = Some(request);
     reply
 }
 
 /// Turns a reply into a response. The one place that knows every kind of reply.
-fn render(reply: Reply, context: &Context<'_>) -> Response<Body> {
+///
+/// Only [`Reply::StallBeforeHeaders`] awaits anything (forever); every other reply is rendered
+/// at once, and its body (if streamed) produces its chunks as hyper polls it.
+async fn render(reply: Reply, context: &Context<'_>) -> Response<Body> {
+    let streamed = || Arc::clone(&context.shared.streamed);
     let (mut response, extra) = match reply {
         Reply::Error {
             status,
@@ -171,14 +182,58 @@ fn render(reply: Reply, context: &Context<'_>) -> Response<Body> {
             json_response(status, Bytes::from(body.to_string())),
             headers,
         ),
-        Reply::Text { text, headers } => (text_response(&text, context), headers),
+        Reply::Text { text, headers } => {
+            let delay = context.shared.token_delay;
+            (text_response(&text, context, Pause::Tokens(delay)), headers)
+        }
+        Reply::Trickle {
+            text,
+            per_chunk_delay,
+            headers,
+        } => {
+            let pause = Pause::BetweenEvents(per_chunk_delay);
+            (text_response(&text, context, pause), headers)
+        }
+        Reply::Sse {
+            body,
+            chunking,
+            headers,
+        } => {
+            let delay = match chunking {
+                Chunking::PerEvent => context.shared.token_delay,
+                _ => Duration::ZERO,
+            };
+            let chunks = paced(chunking.split(&body), delay);
+            let body = body::chunks(chunks, End::Finish, streamed());
+            (sse_response(body), headers)
+        }
+        Reply::SseThenStall { prefix, headers } => {
+            let chunks = paced(Chunking::PerEvent.split(&prefix), Duration::ZERO);
+            let body = body::chunks(chunks, End::Stall, streamed());
+            (sse_response(body), headers)
+        }
+        Reply::SseThenReset { prefix, headers } => {
+            let chunks = paced(Chunking::PerEvent.split(&prefix), Duration::ZERO);
+            let body = body::chunks(chunks, End::Reset, streamed());
+            (sse_response(body), headers)
+        }
+        Reply::OversizedEvent {
+            total_bytes,
+            headers,
+        } => {
+            let body = body::oversized(total_bytes, streamed());
+            (sse_response(body), headers)
+        }
+        // Never answers: the connection's task waits here until the client closes the
+        // connection (hyper notices the EOF) or the server shuts down.
+        Reply::StallBeforeHeaders { .. } => return future::pending().await,
         Reply::Raw {
             status,
             content_type,
             body,
             headers,
         } => {
-            let mut response = Response::new(Full::new(body).boxed_unsync());
+            let mut response = Response::new(body::full(body));
             *response.status_mut() = status;
             if let Ok(value) = HeaderValue::try_from(content_type) {
                 response.headers_mut().insert(CONTENT_TYPE, value);
@@ -200,7 +255,7 @@ fn render(reply: Reply, context: &Context<'_>) -> Response<Body> {
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
-    let mut response = Response::new(Full::new(body).boxed_unsync());
+    let mut response = Response::new(body::full(body));
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -208,8 +263,39 @@ fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
     response
 }
 
-/// A successful text message: JSON, or an SSE stream when the request asked for one.
-fn text_response(text: &str, context: &Context<'_>) -> Response<Body> {
+/// When a streamed text message pauses.
+#[derive(Debug, Clone, Copy)]
+enum Pause {
+    /// Before each text token (`content_block_delta`).
+    Tokens(Duration),
+    /// Before every event but the first.
+    BetweenEvents(Duration),
+}
+
+/// Pairs each chunk with the pause before it: `delay` before every chunk but the first.
+fn paced(chunks: Vec<Bytes>, delay: Duration) -> Vec<(Duration, Bytes)> {
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| (if i == 0 { Duration::ZERO } else { delay }, chunk))
+        .collect()
+}
+
+/// A `200` SSE response with this body.
+fn sse_response(body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    headers.insert("cache-control", HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// A successful text message: JSON, or an SSE stream (one chunk per event) when the request
+/// asked for one.
+fn text_response(text: &str, context: &Context<'_>, pause: Pause) -> Response<Body> {
     let (model, input_tokens, stream) = match &context.request {
         Some(r) => (r.model.as_str(), r.input_tokens, r.stream),
         None => ("claude-agent-mock", 1, false),
@@ -221,21 +307,22 @@ fn text_response(text: &str, context: &Context<'_>) -> Response<Body> {
             model::message(&id, model, text, input_tokens),
         );
     }
-    let delay = context.shared.token_delay;
     let events = model::stream_events(&id, model, text, input_tokens);
-    let frames = stream::unfold(events.into_iter(), move |mut events| async move {
-        let (event, is_token) = events.next()?;
-        if is_token && !delay.is_zero() {
-            Timer::after(delay).await;
-        }
-        Some((Ok(Frame::data(event)), events))
-    });
-    let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
-    headers.insert("cache-control", HeaderValue::from_static("no-cache"));
-    response
+    let chunks = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (event, is_token))| {
+            let pause = match pause {
+                Pause::Tokens(delay) if is_token => delay,
+                Pause::BetweenEvents(delay) if i > 0 => delay,
+                _ => Duration::ZERO,
+            };
+            (pause, event)
+        })
+        .collect();
+    sse_response(body::chunks(
+        chunks,
+        End::Finish,
+        Arc::clone(&context.shared.streamed),
+    ))
 }

@@ -195,6 +195,7 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<claude_agent_mock::MockServerBuilder>();
     assert_send_sync::<claude_agent_mock::RecordedRequest>();
     assert_send_sync::<Reply>();
+    assert_send_sync::<claude_agent_mock::Chunking>();
 }
 
 #[test]

@@ -8,6 +8,7 @@
 mod content;
 mod message;
 mod request;
+mod stream;
 
 pub use content::{
     ContentBlock, ImageBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolResultBlock,
@@ -15,6 +16,7 @@ pub use content::{
 };
 pub use message::{Message, Role, StopReason, Usage};
 pub use request::{Content, MessageParam, MessageRequest, ThinkingConfig, Tool, ToolChoice};
+pub use stream::{ContentDelta, MessageDelta, MessageDeltaUsage, StreamError, StreamEvent};
 
 /// Fields of an object that this version of the SDK does not model, kept verbatim.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

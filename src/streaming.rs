@@ -1,0 +1,323 @@
+//! Streaming replies: [`MessageStream`] and [`TextStream`].
+//!
+//! A stream is the response body decoded as it arrives: bytes → server-sent events
+//! ([`SseDecoder`]) → [`StreamEvent`]s → the message so far ([`MessageAccumulator`]). Every
+//! step is a pure state machine from `claude-agent-core`; this module only feeds it bytes.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::StreamExt;
+use http::{HeaderMap, StatusCode};
+
+use claude_agent_core::accumulate::MessageAccumulator;
+use claude_agent_core::rt::{Runtime, saturating_deadline, timeout};
+use claude_agent_core::sse::{SseDecoder, SseEvent};
+use claude_agent_core::transport::Body;
+use claude_agent_core::types::{ContentDelta, Message, StreamEvent};
+
+use crate::response::request_id;
+use crate::{Error, Result};
+
+/// A streaming reply: a [`Stream`] of [`StreamEvent`]s, with the message accumulated so far.
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use claude_agent::{Client, MessageRequest, types::{ContentDelta, StreamEvent}};
+///
+/// # async fn run(client: Client) -> claude_agent::Result<()> {
+/// let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("Tell me a story");
+/// let mut stream = client.messages().stream(request).await?;
+/// while let Some(event) = stream.next().await {
+///     if let StreamEvent::ContentBlockDelta { delta: ContentDelta::Text(text), .. } = event? {
+///         print!("{text}");
+///     }
+/// }
+/// let message = stream.final_message().await?; // the stream is finished: no more I/O
+/// println!("\n{:?}", message.usage);
+/// # Ok(()) }
+/// ```
+///
+/// The stream ends after `message_stop` (or when the body ends). An `error` event from the
+/// API, a broken connection, a malformed event or a stall longer than the idle timeout ends
+/// it with one `Err` item, after every event that arrived before.
+///
+/// # Cancellation
+/// Dropping the stream at any point closes its connection (a half-read connection is never
+/// reused); nothing is left running.
+pub struct MessageStream {
+    body: Body,
+    decoder: SseDecoder,
+    accumulator: MessageAccumulator,
+    status: StatusCode,
+    headers: HeaderMap,
+    /// An error to report once the events decoded before it are delivered.
+    pending_error: Option<Error>,
+    /// The body has ended (cleanly or not); only queued events remain.
+    body_done: bool,
+    /// `message_stop` was delivered: only the end of the body is still expected.
+    stopped: bool,
+    /// Bounds the wait for the end of the body after `message_stop`.
+    drain_timer: Option<Pin<Box<dyn claude_agent_core::rt::Sleep>>>,
+    finished: bool,
+    runtime: Arc<dyn Runtime>,
+}
+
+/// How long a stream that saw `message_stop` waits for the end of its body, so that its
+/// connection can go back to the pool.
+const DRAIN_AFTER_STOP: Duration = Duration::from_secs(2);
+
+/// The most bytes read after `message_stop` while draining.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+impl MessageStream {
+    pub(crate) fn new(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Body,
+        max_event_size: usize,
+        runtime: Arc<dyn Runtime>,
+    ) -> Self {
+        Self {
+            body,
+            decoder: SseDecoder::with_max_event_size(max_event_size),
+            accumulator: MessageAccumulator::new(),
+            status,
+            headers,
+            pending_error: None,
+            body_done: false,
+            stopped: false,
+            drain_timer: None,
+            finished: false,
+            runtime,
+        }
+    }
+
+    /// The `request-id` header: quote it when you contact support.
+    pub fn request_id(&self) -> Option<&str> {
+        request_id(&self.headers)
+    }
+
+    /// The HTTP status of the response (200).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The response headers (rate-limit headers included).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The message accumulated from the events yielded so far, tool inputs included as far
+    /// as their JSON has arrived; `None` before `message_start`.
+    pub fn snapshot(&mut self) -> Option<&Message> {
+        self.accumulator.snapshot()
+    }
+
+    /// Reads the rest of the stream and returns the complete message.
+    pub async fn final_message(mut self) -> Result<Message> {
+        while let Some(event) = self.next().await {
+            event?;
+        }
+        let request_id = self.request_id().map(str::to_owned);
+        std::mem::take(&mut self.accumulator)
+            .into_message()
+            .map_err(|e| e.with_request_id(request_id.as_deref()))
+    }
+
+    /// Reads the rest of the stream and returns the text of the message's text blocks.
+    pub async fn final_text(self) -> Result<String> {
+        Ok(self.final_message().await?.text())
+    }
+
+    /// The text deltas of the reply's text blocks, as they arrive: what you print to a
+    /// terminal.
+    pub fn text_stream(self) -> TextStream {
+        TextStream { events: self }
+    }
+
+    fn with_request_id(&self, error: Error) -> Error {
+        error.with_request_id(self.request_id())
+    }
+
+    /// Turns one server-sent event into a stream event, as the official SDKs do: events
+    /// without a name are skipped, an `error` event is an API error, empty data is skipped.
+    fn decode(&mut self, sse: SseEvent) -> Option<Result<StreamEvent>> {
+        let name = sse.event.as_deref()?;
+        if name == "error" {
+            // Whatever its data says, an `error` event ends the stream with an API error.
+            return Some(Err(Error::api(StatusCode::OK, None, sse.data.as_bytes())));
+        }
+        if sse.data.is_empty() {
+            return None;
+        }
+        let event = match StreamEvent::from_json(&sse.data) {
+            Ok(event) => event,
+            Err(e) => return Some(Err(Error::decode(format!("invalid {name} event: {e}")))),
+        };
+        if let Err(error) = self.accumulator.apply(&event) {
+            return Some(Err(error));
+        }
+        Some(Ok(event))
+    }
+
+    fn finish_with(&mut self, item: Result<StreamEvent>) -> Poll<Option<Result<StreamEvent>>> {
+        match item {
+            Ok(event) => {
+                if matches!(event, StreamEvent::MessageStop) {
+                    self.stopped = true;
+                }
+                Poll::Ready(Some(Ok(event)))
+            }
+            Err(error) => {
+                self.finished = true;
+                Poll::Ready(Some(Err(self.with_request_id(error))))
+            }
+        }
+    }
+}
+
+impl Stream for MessageStream {
+    type Item = Result<StreamEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            if let Some(sse) = this.decoder.next_event() {
+                match this.decode(sse) {
+                    Some(item) => return this.finish_with(item),
+                    None => continue,
+                }
+            }
+            if let Some(error) = this.pending_error.take() {
+                return this.finish_with(Err(error));
+            }
+            if this.body_done {
+                this.finished = true;
+                return Poll::Ready(None);
+            }
+            match this.body.poll_next_unpin(cx) {
+                // After `message_stop` the reply is complete. The body's end normally follows
+                // at once, and reading it lets the connection be reused; but a server that
+                // keeps the body open must not hold the caller for long.
+                Poll::Pending if this.stopped => {
+                    let runtime = &this.runtime;
+                    let timer = this.drain_timer.get_or_insert_with(|| {
+                        runtime.sleep_until(saturating_deadline(runtime.now(), DRAIN_AFTER_STOP))
+                    });
+                    if timer.as_mut().poll(cx).is_ready() {
+                        this.finished = true;
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(chunk))) => this.feed(&chunk),
+                Poll::Ready(Some(Err(error))) => {
+                    this.body_done = true;
+                    this.pending_error = Some(error);
+                }
+                Poll::Ready(None) => {
+                    this.body_done = true;
+                    if let Err(error) = this.decoder.finish() {
+                        this.pending_error = Some(oversized(error));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl MessageStream {
+    fn feed(&mut self, chunk: &Bytes) {
+        if let Err(error) = self.decoder.push(chunk) {
+            // Deliver what was decoded before the oversized event, then the error; stop
+            // reading so the rest of the hostile body is never buffered.
+            self.body_done = true;
+            self.pending_error = Some(oversized(error));
+        }
+    }
+}
+
+impl Drop for MessageStream {
+    fn drop(&mut self) {
+        // A complete reply whose body end has not been read yet: read it in the background
+        // (briefly, boundedly) so the connection is reused instead of closed. Any other
+        // unfinished body is dropped here, which closes its connection.
+        if self.stopped && !self.body_done {
+            let mut body = std::mem::replace(&mut self.body, Body::empty());
+            let runtime = self.runtime.clone();
+            self.runtime.spawn(Box::pin(async move {
+                let drain = async {
+                    let mut read = 0;
+                    while let Some(Ok(chunk)) = body.next().await {
+                        read += chunk.len();
+                        if read > DRAIN_LIMIT {
+                            break;
+                        }
+                    }
+                };
+                let _ = timeout(&*runtime, DRAIN_AFTER_STOP, drain).await;
+            }));
+        }
+    }
+}
+
+fn oversized(error: claude_agent_core::sse::SseError) -> Error {
+    Error::decode(format!("malformed event stream: {error}"))
+}
+
+impl std::fmt::Debug for MessageStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageStream")
+            .field("status", &self.status)
+            .field("request_id", &self.request_id())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The text deltas of a [`MessageStream`]; see [`MessageStream::text_stream`].
+#[derive(Debug)]
+pub struct TextStream {
+    events: MessageStream,
+}
+
+impl TextStream {
+    /// Reads the rest of the stream and returns the complete message.
+    pub async fn final_message(self) -> Result<Message> {
+        self.events.final_message().await
+    }
+
+    /// The underlying event stream.
+    pub fn into_inner(self) -> MessageStream {
+        self.events
+    }
+}
+
+impl Stream for TextStream {
+    type Item = Result<String>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match std::task::ready!(self.events.poll_next_unpin(cx)) {
+                None => return Poll::Ready(None),
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                Some(Ok(StreamEvent::ContentBlockDelta {
+                    index,
+                    delta: ContentDelta::Text(text),
+                })) if self.events.accumulator.is_text_block(index) => {
+                    return Poll::Ready(Some(Ok(text)));
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+}
