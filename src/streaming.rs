@@ -134,8 +134,8 @@ impl MessageStream {
         Ok(self.final_message().await?.text())
     }
 
-    /// The text deltas of the reply's text blocks, as they arrive: what you print to a
-    /// terminal.
+    /// Every `text_delta`, as it arrives: what you print to a terminal. (Like the official
+    /// SDKs, this includes text deltas aimed at a block that is not a text block.)
     pub fn text_stream(self) -> TextStream {
         TextStream { events: self }
     }
@@ -311,9 +311,9 @@ impl Stream for TextStream {
                 None => return Poll::Ready(None),
                 Some(Err(error)) => return Poll::Ready(Some(Err(error))),
                 Some(Ok(StreamEvent::ContentBlockDelta {
-                    index,
                     delta: ContentDelta::Text(text),
-                })) if self.events.accumulator.is_text_block(index) => {
+                    ..
+                })) => {
                     return Poll::Ready(Some(Ok(text)));
                 }
                 Some(Ok(_)) => {}

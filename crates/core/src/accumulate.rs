@@ -187,18 +187,6 @@ impl MessageAccumulator {
         self.stopped
     }
 
-    /// Whether the block that events call `index` is a text block (the official SDKs' text
-    /// stream yields only the text deltas of text blocks).
-    pub fn is_text_block(&self, index: usize) -> bool {
-        let position = self.positions.get(index).copied().flatten();
-        match (&self.message, position) {
-            (Some(message), Some(position)) => {
-                matches!(message.content.get(position), Some(ContentBlock::Text(_)))
-            }
-            _ => false,
-        }
-    }
-
     /// The final message: what the stream built, with every tool input parsed. Fails only if
     /// no `message_start` arrived, or a tool's JSON is invalid.
     pub fn into_message(mut self) -> Result<Message, Error> {

@@ -430,7 +430,7 @@ impl SseDecoder {
             self.has_data = false;
             let data = match String::from_utf8(std::mem::take(&mut self.data)) {
                 Ok(data) => data,
-                Err(err) => lossy(err.as_bytes()),
+                Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
             };
             let event = (!self.event.is_empty()).then(|| lossy(&self.event));
             self.queue.push_back(SseEvent {

@@ -44,5 +44,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(decode(&[head, tail], limit), whole, "split at {at}");
     // A few more cuts, including inside the head (a CR LF or a BOM may straddle any of them).
     let (a, b) = head.split_at(head.len() / 2);
-    assert_eq!(decode(&[a, b, tail], limit), whole, "split at {} and {at}", a.len());
+    assert_eq!(
+        decode(&[a, b, tail], limit),
+        whole,
+        "split at {} and {at}",
+        a.len()
+    );
 });
