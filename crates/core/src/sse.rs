@@ -336,7 +336,17 @@ impl SseDecoder {
             self.line.clear();
             rest = self.skip_line_end(rest, end);
         }
-        while let Some(end) = memchr::memchr2(b'\n', b'\r', rest) {
+        loop {
+            // Fast path: the blank line that ends almost every event (LF only; a CR may need the
+            // next chunk to tell CR from CRLF, so it takes the general path).
+            if let Some(after) = rest.strip_prefix(b"\n") {
+                self.dispatch();
+                rest = after;
+                continue;
+            }
+            let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
+                break;
+            };
             let line = &rest[..end];
             self.check(line.len())?;
             self.process_line(line);
@@ -376,6 +386,10 @@ impl SseDecoder {
             self.push_data(strip_one_space(value));
             return;
         }
+        if let Some(value) = line.strip_prefix(b"event:") {
+            self.set_event(strip_one_space(value));
+            return;
+        }
         match line.first() {
             None => {
                 self.dispatch();
@@ -390,25 +404,21 @@ impl SseDecoder {
         };
         match field {
             b"data" => self.push_data(b""), // `data` without a colon: an empty data line
-            b"event" => {
-                self.event.clear();
-                self.event.extend_from_slice(value);
+            b"event" => self.set_event(value),
+            // An id with NUL is ignored: it could not be sent back in a `Last-Event-ID` header.
+            b"id" if !value.contains(&0) => {
+                self.last_id = (!value.is_empty()).then(|| lossy(value));
             }
-            b"id" => {
-                if !value.contains(&0) {
-                    self.last_id = (!value.is_empty()).then(|| lossy(value));
-                }
-            }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    // All digits; only overflow can fail, and an absurd value is ignored.
-                    if let Some(ms) = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
-                        self.retry = Some(ms);
-                    }
-                }
-            }
+            b"retry" => self.retry = parse_retry(value).or(self.retry),
             _ => {} // unknown field: ignored, per spec
         }
+    }
+
+    /// Sets the event name of the pending event.
+    #[inline]
+    fn set_event(&mut self, name: &[u8]) {
+        self.event.clear();
+        self.event.extend_from_slice(name);
     }
 
     /// Appends one `data` value (the text after `data:`).
@@ -442,6 +452,21 @@ impl SseDecoder {
         }
         self.event.clear();
     }
+}
+
+/// A `retry` value: only ASCII digits, at least one. A value too large for `u64` is ignored
+/// like any other invalid one.
+fn parse_retry(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |ms, &byte| {
+        if byte.is_ascii_digit() {
+            ms.checked_mul(10)?.checked_add(u64::from(byte - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 /// Removes one leading space, as the spec does for field values.
@@ -640,7 +665,8 @@ mod tests {
     #[test]
     fn id_persists_and_nul_is_ignored() {
         let events = decode(
-            b"id: 1\ndata: a\n\ndata: b\n\nid: 2\0x\ndata: c\n\nid: 3\ndata: d\n\nid\ndata: e\n\nid: \ndata: f\n\n",
+            b"id: 1\ndata: a\n\ndata: b\n\nid: 2\0x\ndata: c\n\n\
+              id: 3\ndata: d\n\nid\ndata: e\n\nid: \ndata: f\n\n",
         );
         let ids: Vec<_> = events.iter().map(|e| e.id.as_deref()).collect();
         assert_eq!(
@@ -850,7 +876,8 @@ mod tests {
 
     #[test]
     fn every_split_of_a_small_stream_gives_the_same_events() {
-        let input: &[u8] = b"\xEF\xBB\xBF: hi\r\nevent: a\r\ndata: 1\r\n\r\nid: 9\rdata:2\r\rdata\nretry: 7\n\ndata: \xE2\x82\xAC";
+        let input: &[u8] = b"\xEF\xBB\xBF: hi\r\nevent: a\r\ndata: 1\r\n\r\n\
+            id: 9\rdata:2\r\rdata\nretry: 7\n\ndata: \xE2\x82\xAC";
         let expected = decode(input);
         assert_eq!(expected.len(), 4);
         for i in 0..=input.len() {

@@ -112,7 +112,10 @@ proptest! {
     /// Fixtures cut into small pieces of random sizes (1 to 8 bytes), as a trickling server
     /// sends them.
     #[test]
-    fn fixtures_in_tiny_chunks(which in any::<prop::sample::Index>(), sizes in prop::collection::vec(1usize..=8, 1..32)) {
+    fn fixtures_in_tiny_chunks(
+        which in any::<prop::sample::Index>(),
+        sizes in prop::collection::vec(1usize..=8, 1..32),
+    ) {
         let files = fixtures();
         let (name, bytes) = &files[which.index(files.len())];
         let mut cuts = Vec::new();
@@ -155,7 +158,8 @@ proptest! {
         let mut decoder = SseDecoder::with_max_event_size(limit);
         for part in input.chunks(chunk) {
             let result = decoder.push(part);
-            prop_assert!(decoder.buffered_len() <= limit + 3, "{} > {}", decoder.buffered_len(), limit);
+            let held = decoder.buffered_len();
+            prop_assert!(held <= limit + 3, "{} > {}", held, limit);
             while decoder.next_event().is_some() {}
             if let Err(err) = result {
                 prop_assert_eq!(err, SseError::EventTooLarge { limit });
