@@ -1,4 +1,6 @@
-//! Decode throughput of [`SseDecoder`] on a large, realistic Messages API transcript.
+//! Throughput of the streaming pipeline on a large, realistic Messages API transcript: the
+//! [`SseDecoder`] alone, and decode + event parsing + [`MessageAccumulator`] (what a
+//! `MessageStream` does with every byte).
 //!
 //! Run: `cargo bench -p claude-agent-core --bench sse -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -10,7 +12,9 @@
 
 use std::hint::black_box;
 
+use claude_agent_core::accumulate::MessageAccumulator;
 use claude_agent_core::sse::SseDecoder;
+use claude_agent_core::types::StreamEvent;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const FIXTURE: &str = concat!(
@@ -66,6 +70,28 @@ fn decode(input: &[u8], chunk: usize) -> usize {
     events
 }
 
+/// Decodes, parses and accumulates `input` fed in chunks of `chunk` bytes, returning the
+/// length of the final message's text.
+fn accumulate(input: &[u8], chunk: usize) -> usize {
+    let mut decoder = SseDecoder::new();
+    let mut accumulator = MessageAccumulator::new();
+    let mut apply = |decoder: &mut SseDecoder| {
+        while let Some(sse) = decoder.next_event() {
+            if sse.event.is_some() && !sse.data.is_empty() {
+                let event = StreamEvent::from_json(&sse.data).expect("valid event");
+                accumulator.apply(&event).expect("in order");
+            }
+        }
+    };
+    for part in input.chunks(chunk) {
+        decoder.push(part).expect("decodes");
+        apply(&mut decoder);
+    }
+    decoder.finish().expect("decodes");
+    apply(&mut decoder);
+    accumulator.into_message().expect("a message").text().len()
+}
+
 fn bench(c: &mut Criterion) {
     let input = transcript();
     let events = decode(&input, input.len());
@@ -83,6 +109,14 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("one_push", |b| {
         b.iter(|| decode(black_box(&input), input.len()))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("sse_decode_parse_accumulate");
+    group.throughput(Throughput::Bytes(input.len() as u64));
+    group.sample_size(20);
+    group.bench_function("chunks_16k", |b| {
+        b.iter(|| accumulate(black_box(&input), CHUNK))
     });
     group.finish();
 }

@@ -147,7 +147,7 @@ impl MessageAccumulator {
             }
             StreamEvent::MessageDelta { delta, usage } => {
                 let message = self.started("message_delta")?;
-                apply_message_delta(message, delta, usage);
+                apply_message_delta(message, delta, usage.as_ref());
             }
             StreamEvent::MessageStop => {
                 self.started("message_stop")?;
@@ -244,7 +244,11 @@ impl MessageAccumulator {
     }
 }
 
-fn apply_message_delta(message: &mut Message, delta: &MessageDelta, usage: &MessageDeltaUsage) {
+fn apply_message_delta(
+    message: &mut Message,
+    delta: &MessageDelta,
+    usage: Option<&MessageDeltaUsage>,
+) {
     message.stop_reason.clone_from(&delta.stop_reason);
     message.stop_sequence.clone_from(&delta.stop_sequence);
     // As the official SDKs: `stop_details` follows the delta (absent means none), and
@@ -267,6 +271,9 @@ fn apply_message_delta(message: &mut Message, delta: &MessageDelta, usage: &Mess
 
     // Usage in a message_delta is cumulative: counts overwrite, and counts the event leaves
     // out keep their message_start value.
+    let Some(usage) = usage else {
+        return;
+    };
     let total = &mut message.usage;
     total.output_tokens = usage.output_tokens;
     if let Some(n) = usage.input_tokens {
@@ -381,6 +388,21 @@ mod tests {
         );
         assert_eq!(message.extra["stop_details"], json!({"type": "refusal"}));
         assert_eq!(message.extra["container"], json!({"id": "c"}));
+    }
+
+    #[test]
+    fn a_message_delta_without_usage_keeps_the_totals() {
+        let mut accumulator = apply_all(&[
+            START,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null}}"#,
+        ])
+        .unwrap();
+        let message = accumulator.snapshot().unwrap();
+        assert_eq!(message.stop_reason, Some(crate::types::StopReason::EndTurn));
+        assert_eq!(
+            (message.usage.input_tokens, message.usage.output_tokens),
+            (5, 1)
+        );
     }
 
     #[test]

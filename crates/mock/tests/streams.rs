@@ -247,7 +247,10 @@ fn check_chunks(name: &str, transcript: &[u8], chunking: Chunking, got: &Chunked
                     "{name}: a chunk ends at {end} without a blank line"
                 );
             }
-            assert!(sizes.len() > 1, "{name}: per-event chunking must split: {sizes:?}");
+            assert!(
+                sizes.len() > 1,
+                "{name}: per-event chunking must split: {sizes:?}"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }

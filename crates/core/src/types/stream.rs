@@ -43,8 +43,8 @@ pub enum StreamEvent {
     MessageDelta {
         /// Message-level changes.
         delta: MessageDelta,
-        /// Cumulative usage.
-        usage: MessageDeltaUsage,
+        /// Cumulative usage; `None` when the event had none (the totals then stand).
+        usage: Option<MessageDeltaUsage>,
     },
     /// `message_stop`: the end of the message.
     MessageStop,
@@ -199,10 +199,10 @@ impl StreamEvent {
             },
             "message_delta" => StreamEvent::MessageDelta {
                 delta: parse(raw.delta, "delta")?,
-                usage: match raw.usage {
-                    Some(usage) => serde_json::from_str(usage.get())?,
-                    None => MessageDeltaUsage::default(),
-                },
+                usage: raw
+                    .usage
+                    .map(|usage| serde_json::from_str(usage.get()))
+                    .transpose()?,
             },
             "message_stop" => StreamEvent::MessageStop,
             "ping" => StreamEvent::Ping,
@@ -340,6 +340,7 @@ mod tests {
         };
         assert_eq!(delta.stop_reason, Some(StopReason::EndTurn));
         assert_eq!(delta.extra["stop_details"], json!({"type":"x"}));
+        let usage = usage.expect("usage");
         assert_eq!(usage.output_tokens, 7);
         assert_eq!(usage.input_tokens, None);
         assert_eq!(usage.extra["iterations"], json!([]));
