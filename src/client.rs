@@ -9,10 +9,15 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use claude_agent_core::rt::Runtime;
 use claude_agent_core::transport::Transport;
-use claude_agent_hyper::HyperTransport;
+use claude_agent_hyper::{HyperTransport, ProxyConfig};
+
+use claude_agent_core::retry::RetryPolicy;
 
 use crate::auth::ApiKey;
 use crate::messages::Messages;
+use crate::options::{CallSettings, RequestOptions, parse_header};
+use crate::stats::{ClientStats, Counters, CountingRuntime};
+use crate::throttle::Throttle;
 use crate::{Error, Result};
 
 /// The API's address, used when neither the builder nor `ANTHROPIC_BASE_URL` says otherwise.
@@ -49,18 +54,23 @@ pub const API_VERSION: &str = "2023-06-01";
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<ClientInner>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) settings: Arc<CallSettings>,
 }
 
-pub(crate) struct ClientInner {
+/// What a client and every client derived from it share: one pool, one runtime, one set of
+/// limits and counters.
+pub(crate) struct Shared {
     pub(crate) base_url: String,
     pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) transport: Arc<dyn Transport>,
+    /// Authentication, version and default headers.
     pub(crate) headers: HeaderMap,
     pub(crate) model: String,
-    pub(crate) timeouts: Timeouts,
     pub(crate) max_response_bytes: usize,
     pub(crate) max_event_size: usize,
+    pub(crate) throttle: Throttle,
+    pub(crate) counters: Counters,
     pub(crate) closed: AtomicBool,
 }
 
@@ -119,41 +129,77 @@ impl Client {
         &self,
         prompt: impl Into<String>,
     ) -> Result<crate::Response<crate::Message>> {
-        let request = crate::MessageRequest::new(self.inner.model.clone(), DEFAULT_MAX_TOKENS)
+        let request = crate::MessageRequest::new(self.shared.model.clone(), DEFAULT_MAX_TOKENS)
             .user(prompt.into());
         self.messages().create(request).await
     }
 
+    /// A client that shares this one's connections, runtime, limits and counters, with some
+    /// settings overridden: a per-call timeout, more retries, an extra header.
+    ///
+    /// ```no_run
+    /// # async fn run(client: claude_agent::Client) -> claude_agent::Result<()> {
+    /// use std::time::Duration;
+    /// use claude_agent::RequestOptions;
+    ///
+    /// let quick = client.with_options(RequestOptions::new().timeout(Duration::from_secs(5)).max_retries(0))?;
+    /// let reply = quick.query("Answer fast").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_options(&self, options: RequestOptions) -> Result<Client> {
+        Ok(Client {
+            shared: self.shared.clone(),
+            settings: Arc::new(self.settings.apply(options)?),
+        })
+    }
+
+    /// What the client holds right now: calls in flight or waiting, background tasks, and the
+    /// connection pool. Shared by every clone and derived client.
+    pub fn stats(&self) -> ClientStats {
+        let counters = &self.shared.counters;
+        ClientStats {
+            in_flight: counters.in_flight.load(Ordering::SeqCst),
+            waiting: counters.waiting.load(Ordering::SeqCst),
+            tasks: counters.tasks.load(Ordering::SeqCst),
+            pool: self.shared.transport.pool_stats(),
+        }
+    }
+
     /// The runtime this client runs its timers, connections and background tasks on.
     pub fn runtime(&self) -> &Arc<dyn Runtime> {
-        &self.inner.runtime
+        &self.shared.runtime
     }
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        &self.shared.base_url
     }
 
     /// The model [`Client::query`] uses.
     pub fn model(&self) -> &str {
-        &self.inner.model
+        &self.shared.model
     }
 
     /// The deadlines of each call.
     pub fn timeouts(&self) -> Timeouts {
-        self.inner.timeouts
+        self.settings.timeouts
+    }
+
+    /// The retry policy of this client's calls.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.settings.retry
     }
 
     /// Refuses new calls (they fail with [`Error::Config`]) and closes idle connections.
     /// Calls already in flight finish normally. Every clone of this client is closed.
     pub async fn close(&self) {
-        self.inner.closed.store(true, Ordering::SeqCst);
-        self.inner.transport.close().await;
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.transport.close().await;
     }
 
     /// Whether [`Client::close`] was called on this client or a clone.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::SeqCst)
+        self.shared.closed.load(Ordering::SeqCst)
     }
 }
 
@@ -161,11 +207,12 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Headers hold the API key: they are never printed, not even as `Sensitive`.
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
-            .field("runtime", &self.inner.runtime.name())
-            .field("transport", &self.inner.transport)
-            .field("model", &self.inner.model)
-            .field("timeouts", &self.inner.timeouts)
+            .field("base_url", &self.shared.base_url)
+            .field("runtime", &self.shared.runtime.name())
+            .field("transport", &self.shared.transport)
+            .field("model", &self.shared.model)
+            .field("timeouts", &self.settings.timeouts)
+            .field("retry", &self.settings.retry)
             .finish_non_exhaustive()
     }
 }
@@ -186,7 +233,6 @@ impl fmt::Debug for Client {
 ///     assert!(!format!("{client:?}").contains("sk-ant-example"));
 /// });
 /// ```
-#[derive(Default)]
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
     base_url: Option<String>,
@@ -198,6 +244,35 @@ pub struct ClientBuilder {
     timeouts: Timeouts,
     max_response_bytes: Option<usize>,
     max_event_size: Option<usize>,
+    retry: RetryPolicy,
+    max_concurrent_requests: Option<usize>,
+    requests_per_minute: Option<u32>,
+    tokens_per_minute: Option<u32>,
+    max_connections_per_host: Option<usize>,
+    use_env_proxy: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: None,
+            model: None,
+            runtime: None,
+            transport: None,
+            root_certificates_der: Vec::new(),
+            headers: Vec::new(),
+            timeouts: Timeouts::default(),
+            max_response_bytes: None,
+            max_event_size: None,
+            retry: RetryPolicy::new(),
+            max_concurrent_requests: None,
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            max_connections_per_host: None,
+            use_env_proxy: true,
+        }
+    }
 }
 
 impl ClientBuilder {
@@ -303,6 +378,53 @@ impl ClientBuilder {
         self
     }
 
+    /// How many times a failed call is retried. Default 2, as the official SDKs.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry = self.retry.max_retries(retries);
+        self
+    }
+
+    /// The whole retry policy: which failures, how many times, which backoff, a callback.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// At most `limit` requests in flight at once for this client and its clones; more wait
+    /// for a slot (bounded by their total deadline). Default: no limit.
+    pub fn max_concurrent_requests(mut self, limit: usize) -> Self {
+        self.max_concurrent_requests = Some(limit.max(1));
+        self
+    }
+
+    /// At most `limit` requests per minute, as a smooth rate with bursts up to a minute's
+    /// worth. Default: no limit (the API's own limits still answer 429, which is retried).
+    pub fn requests_per_minute(mut self, limit: u32) -> Self {
+        self.requests_per_minute = Some(limit.max(1));
+        self
+    }
+
+    /// At most `limit` tokens per minute, counting each request's input estimate plus its
+    /// `max_tokens` up front and giving back what the reply did not use.
+    pub fn tokens_per_minute(mut self, limit: u32) -> Self {
+        self.tokens_per_minute = Some(limit.max(1));
+        self
+    }
+
+    /// At most `limit` connections (idle and in use) to the API's host; further requests wait
+    /// for one. Default: no limit.
+    pub fn max_connections_per_host(mut self, limit: usize) -> Self {
+        self.max_connections_per_host = Some(limit.max(1));
+        self
+    }
+
+    /// Whether to honour `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (an HTTP `CONNECT`
+    /// tunnel, with `user:password@` credentials sent as `Proxy-Authorization`). Default true.
+    pub fn use_env_proxy(mut self, on: bool) -> Self {
+        self.use_env_proxy = on;
+        self
+    }
+
     /// Builds the client.
     ///
     /// Fails with [`Error::Config`] when there is no API key, the base URL is not an
@@ -335,42 +457,60 @@ impl ClientBuilder {
             http::header::USER_AGENT,
             HeaderValue::from_static(USER_AGENT),
         );
-        for (name, value) in self.headers {
-            let name = HeaderName::try_from(name.as_str())
-                .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
-            let value = HeaderValue::try_from(value.as_str())
-                .map_err(|_| Error::config(format!("invalid value for header {name}")))?;
+        for (name, value) in &self.headers {
+            let (name, value) = parse_header(name, value)?;
             headers.append(name, value);
         }
 
-        let runtime = match self.runtime {
-            Some(runtime) => runtime,
-            None => crate::rt::default_runtime()?,
-        };
+        let counters = Counters::default();
+        let runtime: Arc<dyn Runtime> = Arc::new(CountingRuntime::new(
+            match self.runtime {
+                Some(runtime) => runtime,
+                None => crate::rt::default_runtime()?,
+            },
+            counters.tasks.clone(),
+        ));
         let transport: Arc<dyn Transport> = match self.transport {
             Some(transport) => transport,
             None => {
                 let mut builder =
                     HyperTransport::builder(runtime.clone()).connect_timeout(self.timeouts.connect);
+                if self.use_env_proxy {
+                    builder = builder.proxy(ProxyConfig::from_env());
+                }
+                if let Some(limit) = self.max_connections_per_host {
+                    builder = builder.max_connections_per_host(limit);
+                }
                 for der in self.root_certificates_der {
                     builder = builder.add_root_certificate_der(der);
                 }
                 Arc::new(builder.build()?)
             }
         };
+        let throttle = Throttle::new(
+            self.max_concurrent_requests,
+            self.requests_per_minute,
+            self.tokens_per_minute,
+        );
         Ok(Client {
-            inner: Arc::new(ClientInner {
+            shared: Arc::new(Shared {
                 base_url,
                 runtime,
                 transport,
                 headers,
                 model: self.model.unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
-                timeouts: self.timeouts,
                 max_response_bytes: self.max_response_bytes.unwrap_or(64 << 20),
                 max_event_size: self
                     .max_event_size
                     .unwrap_or(claude_agent_core::sse::SseDecoder::DEFAULT_MAX_EVENT_SIZE),
+                throttle,
+                counters,
                 closed: AtomicBool::new(false),
+            }),
+            settings: Arc::new(CallSettings {
+                timeouts: self.timeouts,
+                retry: self.retry,
+                headers: Vec::new(),
             }),
         })
     }
@@ -384,6 +524,7 @@ impl fmt::Debug for ClientBuilder {
             .field("model", &self.model)
             .field("runtime", &self.runtime.as_ref().map(|rt| rt.name()))
             .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }

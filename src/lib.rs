@@ -20,14 +20,19 @@
 
 mod auth;
 mod client;
-mod exchange;
 mod idle;
 mod messages;
+mod options;
 mod response;
 pub mod rt;
+mod send;
+mod stats;
 mod streaming;
+mod throttle;
 
 pub use auth::ApiKey;
+pub use claude_agent_core::limit::{Limit, RateLimitInfo};
+pub use claude_agent_core::retry::{self, RetryPolicy};
 pub use claude_agent_core::types::{
     self, ContentBlock, Message, MessageRequest, Role, StopReason, Usage,
 };
@@ -37,7 +42,9 @@ pub use client::{
     Timeouts,
 };
 pub use messages::Messages;
+pub use options::RequestOptions;
 pub use response::Response;
+pub use stats::ClientStats;
 pub use streaming::{MessageStream, TextStream};
 
 /// The README's examples, compiled as doc tests.

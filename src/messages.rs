@@ -5,7 +5,9 @@ use http::Method;
 
 use crate::client::Client;
 use crate::response::Response;
+use crate::send::Failed;
 use crate::streaming::MessageStream;
+use crate::throttle::Throttle;
 use crate::{Error, Message, MessageRequest, Result};
 
 /// The Messages API of a [`Client`]; get one with [`Client::messages`].
@@ -21,73 +23,100 @@ impl<'a> Messages<'a> {
 
     /// Creates a message: sends the conversation and returns the model's complete reply.
     ///
-    /// Bounded by the client's total deadline; an error status becomes [`Error::Api`] with
-    /// the request id.
+    /// Failed attempts are retried by the client's retry policy (2 retries by default: 408,
+    /// 409, 429, 5xx, 529, connection errors, timeouts, a body cut off midway), all within the
+    /// total deadline. The final error is [`Error::Api`] with the request id and rate-limit
+    /// headers, or the connection / timeout / decode error.
     ///
     /// # Cancellation
-    /// Dropping the future at any point abandons the call; its connection is closed or
-    /// returned to the pool, never leaked.
+    /// Dropping the future at any point abandons the call: its connection is closed or
+    /// returned to the pool, its concurrency permit released, nothing keeps running.
     pub async fn create(&self, mut request: MessageRequest) -> Result<Response<Message>> {
         request.stream = None;
-        let body = serde_json::to_vec(&request)
-            .map_err(|e| Error::config(format!("request is not serialisable: {e}")))?;
+        let body = serialise(&request)?;
+        let tokens = Throttle::estimate_tokens(body.len(), request.max_tokens);
+        let body = Some(body);
         let client = self.client;
-        client
-            .with_total_deadline(async {
+        let call = client.with_retries(|retries_done| {
+            let body = &body;
+            async move {
                 let pending = client
-                    .exchange(Method::POST, "/v1/messages", Some(Bytes::from(body)))
+                    .attempt(&Method::POST, MESSAGES, body, retries_done, tokens)
                     .await?;
                 let id = pending.request_id().map(str::to_owned);
                 let bytes = pending
                     .body
-                    .collect(client.inner.max_response_bytes)
+                    .collect(client.shared.max_response_bytes)
                     .await
-                    .map_err(|e| e.with_request_id(id.as_deref()))?;
-                let message: Message =
-                    serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+                    .map_err(|e| Failed::from(e.with_request_id(id.as_deref())))?;
+                let message: Message = serde_json::from_slice(&bytes).map_err(|e| {
+                    Failed::from(Error::Decode {
                         message: format!("invalid message JSON: {e}"),
                         request_id: id.clone(),
-                    })?;
+                    })
+                })?;
+                client.shared.throttle.settle_tokens(
+                    tokens,
+                    message.usage.input_tokens + message.usage.output_tokens,
+                    client.shared.runtime.now(),
+                );
                 Ok(Response::new(message, pending.status, pending.headers))
-            })
-            .await
+            }
+        });
+        client.with_total_deadline(call).await
     }
 
     /// Creates a message and streams the reply as it is generated.
     ///
-    /// Returns once the response headers arrived (bounded by the response-header timeout and
-    /// the total deadline); the body is then read as you poll the [`MessageStream`], with
-    /// at most the idle timeout between two chunks. An error status is [`Error::Api`] here,
-    /// before any event.
+    /// Returns once the first content of the reply arrived (bounded by the response-header
+    /// timeout and the total deadline); failures up to that point are retried like
+    /// [`create`](Self::create)'s, so a retried stream never repeats content. The body is then
+    /// read as you poll the [`MessageStream`], with at most the idle timeout between two
+    /// chunks.
     pub async fn stream(&self, mut request: MessageRequest) -> Result<MessageStream> {
         request.stream = Some(true);
-        let body = serde_json::to_vec(&request)
-            .map_err(|e| Error::config(format!("request is not serialisable: {e}")))?;
+        let body = serialise(&request)?;
+        let tokens = Throttle::estimate_tokens(body.len(), request.max_tokens);
+        let body = Some(body);
         let client = self.client;
-        let pending = client
-            .with_total_deadline(client.exchange(
-                Method::POST,
-                "/v1/messages",
-                Some(Bytes::from(body)),
-            ))
-            .await?;
-        let content_type = pending
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !content_type.starts_with("text/event-stream") {
-            return Err(Error::Decode {
-                message: format!("expected an event stream, got content-type {content_type:?}"),
-                request_id: pending.request_id().map(str::to_owned),
-            });
-        }
-        Ok(MessageStream::new(
-            pending.status,
-            pending.headers,
-            pending.body,
-            client.inner.max_event_size,
-            client.inner.runtime.clone(),
-        ))
+        let call = client.with_retries(|retries_done| {
+            let body = &body;
+            async move {
+                let pending = client
+                    .attempt(&Method::POST, MESSAGES, body, retries_done, tokens)
+                    .await?;
+                let content_type = pending
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !content_type.starts_with("text/event-stream") {
+                    return Err(Failed::from(Error::Decode {
+                        message: format!(
+                            "expected an event stream, got content-type {content_type:?}"
+                        ),
+                        request_id: pending.request_id().map(str::to_owned),
+                    }));
+                }
+                let mut stream = MessageStream::new(
+                    pending.status,
+                    pending.headers,
+                    pending.body,
+                    client.shared.max_event_size,
+                    client.shared.runtime.clone(),
+                );
+                stream.prefetch().await.map_err(Failed::from)?;
+                Ok(stream)
+            }
+        });
+        client.with_total_deadline(call).await
     }
+}
+
+const MESSAGES: &str = "/v1/messages";
+
+fn serialise(request: &MessageRequest) -> Result<Bytes> {
+    serde_json::to_vec(request)
+        .map(Bytes::from)
+        .map_err(|e| Error::config(format!("request is not serialisable: {e}")))
 }

@@ -28,6 +28,11 @@ impl<T> Response<T> {
         request_id(&self.headers)
     }
 
+    /// The `anthropic-ratelimit-*` headers of the response, parsed.
+    pub fn rate_limit(&self) -> crate::RateLimitInfo {
+        crate::RateLimitInfo::from_headers(&self.headers)
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

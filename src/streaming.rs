@@ -4,6 +4,7 @@
 //! ([`SseDecoder`]) → [`StreamEvent`]s → the message so far ([`MessageAccumulator`]). Every
 //! step is a pure state machine from `claude-agent-core`; this module only feeds it bytes.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -55,6 +56,8 @@ pub struct MessageStream {
     accumulator: MessageAccumulator,
     status: StatusCode,
     headers: HeaderMap,
+    /// Events read ahead before the stream was handed out (see `prefetch`).
+    prefetched: VecDeque<StreamEvent>,
     /// An error to report once the events decoded before it are delivered.
     pending_error: Option<Error>,
     /// The body has ended (cleanly or not); only queued events remain.
@@ -88,6 +91,7 @@ impl MessageStream {
             accumulator: MessageAccumulator::new(),
             status,
             headers,
+            prefetched: VecDeque::new(),
             pending_error: None,
             body_done: false,
             stopped: false,
@@ -165,6 +169,25 @@ impl MessageStream {
         Some(Ok(event))
     }
 
+    /// Reads ahead up to the first event that carries content (a delta, a block with
+    /// something in it, or the end of the message), so that a failure before any content can
+    /// still be retried: nothing was handed out yet.
+    pub(crate) async fn prefetch(&mut self) -> Result<()> {
+        loop {
+            match std::future::poll_fn(|cx| self.poll_event(cx)).await {
+                None => return Ok(()),
+                Some(Err(error)) => return Err(error),
+                Some(Ok(event)) => {
+                    let content = carries_content(&event);
+                    self.prefetched.push_back(event);
+                    if content {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
     fn finish_with(&mut self, item: Result<StreamEvent>) -> Poll<Option<Result<StreamEvent>>> {
         match item {
             Ok(event) => {
@@ -186,6 +209,17 @@ impl Stream for MessageStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if let Some(event) = this.prefetched.pop_front() {
+            return Poll::Ready(Some(Ok(event)));
+        }
+        this.poll_event(cx)
+    }
+}
+
+impl MessageStream {
+    /// The next event from the body, past the prefetched ones.
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent>>> {
+        let this = self;
         loop {
             if this.finished {
                 return Poll::Ready(None);
@@ -267,6 +301,23 @@ impl Drop for MessageStream {
                 let _ = timeout(&*runtime, DRAIN_AFTER_STOP, drain).await;
             }));
         }
+    }
+}
+
+/// Whether handing `event` to the caller shows them part of the reply.
+fn carries_content(event: &StreamEvent) -> bool {
+    use claude_agent_core::types::ContentBlock;
+    match event {
+        StreamEvent::MessageStart { .. } | StreamEvent::Ping | StreamEvent::Unknown(_) => false,
+        StreamEvent::ContentBlockStart {
+            content_block: ContentBlock::Text(block),
+            ..
+        } => !block.text.is_empty(),
+        StreamEvent::ContentBlockStart {
+            content_block: ContentBlock::Thinking(block),
+            ..
+        } => !block.thinking.is_empty(),
+        _ => true,
     }
 }
 

@@ -94,6 +94,7 @@ async fn error_statuses_become_typed_errors_with_request_ids(rt: Rt) {
             kind,
             message,
             request_id,
+            ..
         } = &error
         else {
             panic!("expected an API error for {status}, got {error:?}");

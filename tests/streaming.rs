@@ -53,6 +53,29 @@ fn drop_nulls(value: Value) -> Value {
     }
 }
 
+/// The start of a reply, up to and including its first text delta.
+const PREFIX_WITH_TEXT: &str = concat!(
+    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Once\"}}\n\n",
+);
+
+/// Reads the events of `PREFIX_WITH_TEXT` from `stream`.
+async fn read_prefix(stream: &mut claude_agent::MessageStream) {
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(StreamEvent::MessageStart { .. }))
+    ));
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(StreamEvent::ContentBlockStart { .. }))
+    ));
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(StreamEvent::ContentBlockDelta { .. }))
+    ));
+}
+
 fn request() -> MessageRequest {
     MessageRequest::new("claude-test-model", 1024).user("replay")
 }
@@ -204,16 +227,13 @@ async fn a_stalled_stream_ends_in_an_idle_timeout(rt: Rt) {
         .api_key(TEST_KEY)
         .base_url(server.url())
         .idle_timeout(Duration::from_millis(200))
+        .max_retries(0)
         .shared_runtime(rt)
         .build()
         .unwrap();
-    let prefix = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n";
-    server.enqueue(Reply::sse_then_stall(prefix));
+    server.enqueue(Reply::sse_then_stall(PREFIX_WITH_TEXT));
     let mut stream = client.messages().stream(request()).await.unwrap();
-    assert!(matches!(
-        stream.next().await,
-        Some(Ok(StreamEvent::MessageStart { .. }))
-    ));
+    read_prefix(&mut stream).await;
     let error = stream.next().await.unwrap().expect_err("stall");
     assert!(
         matches!(
@@ -225,6 +245,24 @@ async fn a_stalled_stream_ends_in_an_idle_timeout(rt: Rt) {
         "{error:?}"
     );
     assert!(stream.next().await.is_none());
+
+    // A stall before any content ends the call itself (where it could be retried).
+    let prefix = &PREFIX_WITH_TEXT[..PREFIX_WITH_TEXT.find("event: content_block_start").unwrap()];
+    server.enqueue(Reply::sse_then_stall(prefix));
+    let error = client
+        .messages()
+        .stream(request())
+        .await
+        .expect_err("stall before content");
+    assert!(
+        matches!(
+            error,
+            Error::Timeout {
+                phase: TimeoutPhase::Idle
+            }
+        ),
+        "{error:?}"
+    );
 
     // A slow but steady stream is not idle: the timer restarts with every chunk, so chunks
     // 10 ms apart never trip a 10 s idle timeout however long the whole stream takes.
@@ -256,18 +294,20 @@ async fn a_huge_event_is_refused_with_bounded_memory(rt: Rt) {
         .api_key(TEST_KEY)
         .base_url(server.url())
         .max_event_size(1 << 20)
+        .max_retries(0)
         .shared_runtime(rt)
         .build()
         .unwrap();
     server.enqueue(Reply::oversized_event(1 << 30));
-    let mut stream = client.messages().stream(request()).await.unwrap();
-    let error = stream.next().await.unwrap().expect_err("oversized");
+    let error = client
+        .messages()
+        .stream(request())
+        .await
+        .expect_err("oversized");
     assert!(
         matches!(&error, Error::Decode { message, .. } if message.contains("limit")),
         "{error:?}"
     );
-    assert!(stream.next().await.is_none());
-    drop(stream);
     // The client stopped reading at the limit; the server never got to send the gigabyte.
     assert!(
         server.bytes_streamed() < 256 << 20,
@@ -279,15 +319,12 @@ async fn a_huge_event_is_refused_with_bounded_memory(rt: Rt) {
 async fn a_connection_reset_mid_stream_is_a_transport_error(rt: Rt) {
     let server = mock();
     let client = client(&server, &rt);
-    let prefix = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n";
-    server.enqueue(Reply::sse_then_reset(prefix));
+    server.enqueue(Reply::sse_then_reset(PREFIX_WITH_TEXT));
     let mut stream = client.messages().stream(request()).await.unwrap();
-    assert!(matches!(
-        stream.next().await,
-        Some(Ok(StreamEvent::MessageStart { .. }))
-    ));
+    read_prefix(&mut stream).await;
     let error = stream.next().await.unwrap().expect_err("reset");
     assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(stream.next().await.is_none());
 
     // The client recovers on a new connection.
     assert!(client.query("after the reset").await.is_ok());
@@ -303,9 +340,6 @@ async fn malformed_events_are_decode_errors(rt: Rt) {
     let error = client
         .messages()
         .stream(request())
-        .await
-        .unwrap()
-        .final_message()
         .await
         .expect_err("bad JSON");
     assert!(

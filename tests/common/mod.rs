@@ -83,10 +83,12 @@ pub fn mock() -> MockServer {
         .expect("mock server")
 }
 
-/// A client of `server` on `rt`.
+/// A client of `server` on `rt`, without retries: a scripted error reply is then the
+/// answer (retries have their own tests, in `tests/faults.rs`).
 pub fn client(server: &MockServer, rt: &Rt) -> Client {
     Client::builder()
         .api_key(TEST_KEY)
+        .max_retries(0)
         .base_url(server.url())
         .shared_runtime(rt.clone())
         .build()

@@ -159,6 +159,7 @@ impl MessageAccumulator {
                     kind: ApiErrorKind::from_type(&error.kind),
                     message: error.message.clone(),
                     request_id: None,
+                    rate_limit: None,
                 });
             }
             StreamEvent::Ping | StreamEvent::Unknown(_) => {}

@@ -49,6 +49,9 @@ pub enum Error {
         message: String,
         /// The `request-id` response header: quote it when you contact support.
         request_id: Option<String>,
+        /// The `anthropic-ratelimit-*` and `retry-after` headers of the response, when it
+        /// had any.
+        rate_limit: Option<Box<crate::limit::RateLimitInfo>>,
     },
 
     /// The TCP connection (or the TLS handshake, or a proxy tunnel) could not be established.
@@ -147,6 +150,26 @@ impl Error {
             kind,
             message,
             request_id,
+            rate_limit: None,
+        }
+    }
+
+    /// Attaches the rate-limit information of the response `headers` to an API error.
+    pub fn with_rate_limit(mut self, headers: &http::HeaderMap) -> Self {
+        if let Error::Api { rate_limit, .. } = &mut self {
+            let info = crate::limit::RateLimitInfo::from_headers(headers);
+            if !info.is_empty() {
+                *rate_limit = Some(Box::new(info));
+            }
+        }
+        self
+    }
+
+    /// The rate-limit information of the response, for API errors that had it.
+    pub fn rate_limit(&self) -> Option<&crate::limit::RateLimitInfo> {
+        match self {
+            Error::Api { rate_limit, .. } => rate_limit.as_deref(),
+            _ => None,
         }
     }
 

@@ -17,7 +17,9 @@
 
 pub mod accumulate;
 pub mod error;
+pub mod limit;
 pub mod partial_json;
+pub mod retry;
 pub mod rt;
 pub mod sse;
 pub mod transport;

@@ -60,6 +60,43 @@ pub trait Transport: Send + Sync + fmt::Debug + 'static {
     fn close(&self) -> BoxFuture<'static, ()> {
         Box::pin(async {})
     }
+
+    /// A snapshot of the connection pool, for transports that keep one. The default is
+    /// `None`.
+    fn pool_stats(&self) -> Option<PoolStats> {
+        None
+    }
+}
+
+/// A per-request connect timeout, set in the request's extensions by the client; transports
+/// that open connections honour it instead of their default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectTimeout(pub std::time::Duration);
+
+/// A snapshot of a transport's connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Connections opened since the transport was built.
+    pub connections_opened: u64,
+    /// Keep-alive connections waiting in the pool for a request.
+    pub idle: usize,
+    /// Connections carrying a request or a response body now.
+    pub in_use: usize,
+    /// Requests waiting for a connection slot (a per-host connection limit is reached).
+    pub waiting: usize,
+}
+
+impl PoolStats {
+    /// A snapshot with these counts.
+    pub fn new(connections_opened: u64, idle: usize, in_use: usize, waiting: usize) -> Self {
+        Self {
+            connections_opened,
+            idle,
+            in_use,
+            waiting,
+        }
+    }
 }
 
 /// A response body: a stream of byte chunks, ending early with an error if the connection

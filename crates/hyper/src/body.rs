@@ -1,5 +1,6 @@
 //! The response body stream: hyper's `Incoming` frames as `Result<Bytes>` chunks, owning the
-//! connection's [`Lease`] until the body ends.
+//! connection's [`Lease`] until the body ends, and the request's in-flight count until it is
+//! dropped.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -10,7 +11,7 @@ use futures_core::Stream;
 use http_body::Body as _;
 use hyper::body::Incoming;
 
-use crate::pool::Lease;
+use crate::pool::{InFlight, Lease};
 
 /// Streams a response body. The lease is released as soon as the body ends: cleanly (the
 /// connection returns to the pool) or with an error (it is closed). Dropping the stream
@@ -18,13 +19,15 @@ use crate::pool::Lease;
 pub(crate) struct ResponseBody {
     incoming: Incoming,
     lease: Option<Lease>,
+    _in_flight: InFlight,
 }
 
 impl ResponseBody {
-    pub(crate) fn new(incoming: Incoming, lease: Lease) -> Self {
+    pub(crate) fn new(incoming: Incoming, lease: Lease, in_flight: InFlight) -> Self {
         Self {
             incoming,
             lease: Some(lease),
+            _in_flight: in_flight,
         }
     }
 

@@ -1,41 +1,72 @@
-//! The keep-alive connection pool.
+//! The keep-alive connection pool, the per-origin connection limit and the counters behind
+//! [`PoolStats`].
 //!
-//! A connection is either *idle* (in the pool, keyed by origin) or *in use* (owned by a
-//! [`Lease`]). A lease is created the moment a connection is checked out or opened and lives
-//! in the `send` future, then in the response body stream; its `Drop` is the only place a
-//! connection leaves the "in use" state, so cancelling a request or dropping a body at any
-//! point cannot leak a count or a half-read connection.
+//! A connection is either *idle* (in the pool, keyed by origin and proxy) or *in use* (owned
+//! by a [`Lease`]). A lease is created the moment a connection is checked out or opened and
+//! lives in the `send` future, then in the response body stream; its `Drop` is the only place
+//! a connection leaves the "in use" state, so cancelling a request or dropping a body at any
+//! point cannot leak a count or a half-read connection. Every other counter (connecting,
+//! waiting, in flight) is likewise held by a guard whose `Drop` undoes it.
+//!
+//! # The per-origin limit
+//!
+//! With a limit, each key has a semaphore of that many permits. A permit is held by every
+//! request that owns or is opening a connection (from before checkout until its lease is
+//! released); idle connections hold none. A permit holder takes an idle connection when there
+//! is one and opens a new one only when there is none, so idle plus in-use connections never
+//! exceed the limit: a connection is only opened when no idle one exists, and a release turns
+//! an in-use connection into an idle one *before* freeing its permit, so the woken waiter
+//! finds it. Waiting is `async-lock`'s `acquire_arc`, which holds nothing once dropped.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use async_lock::{Semaphore, SemaphoreGuardArc};
 use bytes::Bytes;
+use claude_agent_core::Error;
 use claude_agent_core::rt::Runtime;
+use futures_util::future::{Either, select};
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
+
+use crate::proxy::ProxyTarget;
 
 /// The request side of a hyper HTTP/1.1 connection.
 pub(crate) type Sender = SendRequest<Full<Bytes>>;
 
-/// Which connections are interchangeable: same scheme, host and port.
+/// Which connections are interchangeable: same scheme, host, port and proxy.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub(crate) https: bool,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// The proxy the connection goes through (with its credentials), if any.
+    pub(crate) proxy: Option<ProxyTarget>,
 }
 
 /// A snapshot of the connection pool, from [`HyperTransport::stats`](crate::HyperTransport::stats).
+///
+/// Once every request has finished, been dropped, or had its body dropped, `in_use`,
+/// `connecting`, `waiting` and `in_flight` are all 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct PoolStats {
-    /// TCP connections opened since the transport was built.
+    /// TCP connections opened since the transport was built (to the proxy, when there is
+    /// one).
     pub connections_opened: u64,
     /// Keep-alive connections waiting in the pool for a request.
     pub idle: usize,
     /// Connections carrying a request or a response body now.
     pub in_use: usize,
+    /// Connections being opened now (TCP connect, proxy `CONNECT`, TLS and HTTP handshakes).
+    pub connecting: usize,
+    /// Requests waiting for a connection slot under
+    /// [`max_connections_per_host`](crate::HyperTransportBuilder::max_connections_per_host).
+    pub waiting: usize,
+    /// Send futures plus response bodies alive now, at whatever stage (a body stays counted
+    /// until it is dropped, even after its connection was released).
+    pub in_flight: usize,
 }
 
 struct Idle {
@@ -46,15 +77,31 @@ struct Idle {
 #[derive(Default)]
 struct State {
     idle: HashMap<Key, VecDeque<Idle>>,
+    /// Per-key semaphores, present while someone holds or waits for a permit.
+    limits: HashMap<Key, Arc<Semaphore>>,
     in_use: usize,
+    connecting: usize,
+    waiting: usize,
+    in_flight: usize,
     opened: u64,
+    closed: bool,
 }
 
 pub(crate) struct Pool {
     runtime: Arc<dyn Runtime>,
     idle_timeout: Duration,
     max_idle_per_host: usize,
+    /// Most connections (idle + in use + connecting) per key; `usize::MAX` is no limit.
+    max_per_host: usize,
     state: Mutex<State>,
+    /// Closed (never sent on) by [`Pool::close`]: wakes every request waiting for a slot.
+    closing: async_channel::Sender<()>,
+    closed: async_channel::Receiver<()>,
+}
+
+/// The error of a request made after [`Pool::close`].
+fn closed_error() -> Error {
+    Error::config("the transport is closed")
 }
 
 impl Pool {
@@ -62,12 +109,17 @@ impl Pool {
         runtime: Arc<dyn Runtime>,
         idle_timeout: Duration,
         max_idle_per_host: usize,
+        max_per_host: usize,
     ) -> Self {
+        let (closing, closed) = async_channel::bounded(1);
         Self {
             runtime,
             idle_timeout,
             max_idle_per_host,
+            max_per_host: max_per_host.max(1),
             state: Mutex::default(),
+            closing,
+            closed,
         }
     }
 
@@ -80,9 +132,86 @@ impl Pool {
         now.saturating_duration_since(idle.since) >= self.idle_timeout || idle.sender.is_closed()
     }
 
-    /// Takes the most recently used live idle connection for `key`, if any. Expired and closed
-    /// ones met on the way are dropped (closed).
-    pub(crate) fn checkout(self: &Arc<Self>, key: &Key) -> Option<Lease> {
+    /// Counts a send future (then its response body) until the guard is dropped.
+    pub(crate) fn in_flight(self: &Arc<Self>) -> InFlight {
+        self.lock().in_flight += 1;
+        InFlight { pool: self.clone() }
+    }
+
+    /// Fails once the pool is closed.
+    pub(crate) fn check_open(&self) -> Result<(), Error> {
+        if self.lock().closed {
+            Err(closed_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Waits for the right to hold one connection to `key`: at once without a limit or
+    /// under it, else until a connection to `key` is released. Cancellation safe: dropped
+    /// while waiting, it holds nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the pool is (or gets) closed.
+    pub(crate) async fn acquire(self: &Arc<Self>, key: &Key) -> Result<Permit, Error> {
+        let semaphore = {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(closed_error());
+            }
+            if self.max_per_host == usize::MAX {
+                return Ok(Permit { _slot: None });
+            }
+            state
+                .limits
+                .entry(key.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_host)))
+                .clone()
+        };
+        let guard = match semaphore.try_acquire_arc() {
+            Some(guard) => guard,
+            None => {
+                let _waiting = Waiting::new(self);
+                let acquire = std::pin::pin!(semaphore.acquire_arc());
+                let closed = std::pin::pin!(self.closed.recv());
+                match select(acquire, closed).await {
+                    Either::Left((guard, _)) => guard,
+                    Either::Right(_) => {
+                        drop(semaphore);
+                        self.forget_limit(key);
+                        return Err(closed_error());
+                    }
+                }
+            }
+        };
+        drop(semaphore);
+        Ok(Permit {
+            _slot: Some(Box::new(Slot {
+                pool: self.clone(),
+                key: key.clone(),
+                guard: Some(guard),
+            })),
+        })
+    }
+
+    /// Drops `key`'s semaphore when nobody holds or waits for one of its permits.
+    fn forget_limit(&self, key: &Key) {
+        let mut state = self.lock();
+        // Clones are only made under the lock, so a count of 1 (the map's) cannot grow now.
+        if state
+            .limits
+            .get(key)
+            .is_some_and(|semaphore| Arc::strong_count(semaphore) == 1)
+        {
+            state.limits.remove(key);
+        }
+    }
+
+    /// Takes the most recently used live idle connection for `key`, if any, for the holder
+    /// of `permit`; gives the permit back when there is none. Expired and closed connections
+    /// met on the way are dropped (closed).
+    pub(crate) fn checkout(self: &Arc<Self>, key: &Key, permit: Permit) -> Result<Lease, Permit> {
         let now = self.runtime.now();
         let mut dead = Vec::new();
         let mut found = None;
@@ -110,7 +239,16 @@ impl Pool {
             }
         }
         drop(dead);
-        found.map(|sender| Lease::new(self.clone(), key.clone(), sender))
+        match found {
+            Some(sender) => Ok(Lease::new(self.clone(), key.clone(), sender, permit)),
+            None => Err(permit),
+        }
+    }
+
+    /// Counts a connection being opened until the guard is dropped.
+    pub(crate) fn connecting(self: &Arc<Self>) -> Connecting {
+        self.lock().connecting += 1;
+        Connecting { pool: self.clone() }
     }
 
     /// Counts a newly opened TCP connection.
@@ -119,13 +257,14 @@ impl Pool {
     }
 
     /// Wraps a freshly opened connection in a lease.
-    pub(crate) fn lease_new(self: &Arc<Self>, key: Key, sender: Sender) -> Lease {
+    pub(crate) fn lease_new(self: &Arc<Self>, key: Key, sender: Sender, permit: Permit) -> Lease {
         self.lock().in_use += 1;
-        Lease::new(self.clone(), key, sender)
+        Lease::new(self.clone(), key, sender, permit)
     }
 
-    /// Ends a lease: the connection goes back to the pool when it is `Some`, still open and
-    /// the per-host cap allows; otherwise it is dropped, which closes it.
+    /// Ends a lease: the connection goes back to the pool when it is `Some`, still open, the
+    /// pool is not closed and the per-host cap allows; otherwise it is dropped, which closes
+    /// it.
     fn release(&self, key: &Key, sender: Option<Sender>) {
         let now = self.runtime.now();
         let mut dead = Vec::new();
@@ -133,7 +272,9 @@ impl Pool {
             let mut state = self.lock();
             state.in_use = state.in_use.saturating_sub(1);
             match sender {
-                Some(sender) if !sender.is_closed() && self.max_idle_per_host > 0 => {
+                Some(sender)
+                    if !state.closed && !sender.is_closed() && self.max_idle_per_host > 0 =>
+                {
                     let list = state.idle.entry(key.clone()).or_default();
                     list.retain(|idle| !self.expired(idle, now));
                     list.push_back(Idle { sender, since: now });
@@ -147,9 +288,15 @@ impl Pool {
         drop(dead);
     }
 
-    /// Drops (closes) every idle connection.
-    pub(crate) fn close_idle(&self) {
-        let idle = std::mem::take(&mut self.lock().idle);
+    /// Refuses new requests, wakes those waiting for a slot (they fail), drops (closes)
+    /// every idle connection, and keeps connections in use from returning to the pool.
+    pub(crate) fn close(&self) {
+        let idle = {
+            let mut state = self.lock();
+            state.closed = true;
+            std::mem::take(&mut state.idle)
+        };
+        self.closing.close();
         drop(idle);
     }
 
@@ -169,6 +316,9 @@ impl Pool {
                 connections_opened: state.opened,
                 idle: state.idle.values().map(VecDeque::len).sum(),
                 in_use: state.in_use,
+                connecting: state.connecting,
+                waiting: state.waiting,
+                in_flight: state.in_flight,
             }
         };
         drop(dead);
@@ -176,21 +326,83 @@ impl Pool {
     }
 }
 
+/// The right to hold one connection to a key; empty when there is no limit.
+pub(crate) struct Permit {
+    /// Held for its `Drop`, which frees the permit. Boxed: a permit is passed around by value.
+    _slot: Option<Box<Slot>>,
+}
+
+struct Slot {
+    pool: Arc<Pool>,
+    key: Key,
+    guard: Option<SemaphoreGuardArc>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        self.pool.forget_limit(&self.key);
+    }
+}
+
+/// Counts a request waiting for a slot.
+struct Waiting<'a>(&'a Pool);
+
+impl<'a> Waiting<'a> {
+    fn new(pool: &'a Pool) -> Self {
+        pool.lock().waiting += 1;
+        Self(pool)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.waiting = state.waiting.saturating_sub(1);
+    }
+}
+
+/// Counts a connection being opened.
+pub(crate) struct Connecting {
+    pool: Arc<Pool>,
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        let mut state = self.pool.lock();
+        state.connecting = state.connecting.saturating_sub(1);
+    }
+}
+
+/// Counts a send future, then the response body it became.
+pub(crate) struct InFlight {
+    pool: Arc<Pool>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.pool.lock();
+        state.in_flight = state.in_flight.saturating_sub(1);
+    }
+}
+
 /// Exclusive use of one connection. Dropping it releases the connection: back to the pool if
-/// [`Lease::set_reusable`] was called, closed otherwise.
+/// [`Lease::set_reusable`] was called, closed otherwise; then frees its permit.
 pub(crate) struct Lease {
     pool: Arc<Pool>,
     key: Key,
     sender: Option<Sender>,
+    permit: Option<Permit>,
     reusable: bool,
 }
 
 impl Lease {
-    fn new(pool: Arc<Pool>, key: Key, sender: Sender) -> Self {
+    fn new(pool: Arc<Pool>, key: Key, sender: Sender, permit: Permit) -> Self {
         Self {
             pool,
             key,
             sender: Some(sender),
+            permit: Some(permit),
             reusable: false,
         }
     }
@@ -206,11 +418,23 @@ impl Lease {
     pub(crate) fn set_reusable(&mut self) {
         self.reusable = true;
     }
+
+    /// Closes the connection but keeps the permit, to try another one.
+    pub(crate) fn into_permit(mut self) -> Permit {
+        let permit = self
+            .permit
+            .take()
+            .expect("a lease holds its permit until dropped");
+        drop(self);
+        permit
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         let sender = self.sender.take().filter(|_| self.reusable);
         self.pool.release(&self.key, sender);
+        // Only now, with the connection idle (or closed), may a waiter have the slot.
+        drop(self.permit.take());
     }
 }

@@ -279,14 +279,31 @@ fn idle_timeout_and_cap_and_close() {
     fetch(&uncached);
     assert_eq!(tuple(uncached.stats()), stats(2, 0, 0));
 
-    // close() drops the idle ones; the transport still works after.
+    // close() drops the idle ones; a request already under way finishes, but its
+    // connection is closed rather than pooled; new requests, on any clone, are refused.
     let transport = transport();
     fetch(&transport);
-    assert_eq!(tuple(transport.stats()), stats(1, 1, 0));
-    block_on(transport.close());
-    assert_eq!(tuple(transport.stats()), stats(1, 0, 0));
     fetch(&transport);
-    assert_eq!(tuple(transport.stats()), stats(2, 1, 0));
+    assert_eq!(tuple(transport.stats()), stats(1, 1, 0));
+    let response = block_on(transport.send(get(&url))).unwrap();
+    assert_eq!(tuple(transport.stats()), stats(1, 0, 1));
+    let clone = transport.clone();
+    block_on(clone.close());
+    let body = block_on(response.into_body().collect(1 << 20)).unwrap();
+    assert!(body.starts_with(b"GET / HTTP/1.1"));
+    assert_eq!(tuple(transport.stats()), stats(1, 0, 0));
+    for t in [&transport, &clone] {
+        let error = block_on(t.send(get(&url))).unwrap_err();
+        match &error {
+            Error::Config { message } => assert_eq!(message, "the transport is closed"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+    let s = transport.stats();
+    assert_eq!(
+        (s.connections_opened, s.idle, s.in_use, s.in_flight),
+        (1, 0, 0, 0)
+    );
 }
 
 #[test]

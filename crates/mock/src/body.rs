@@ -76,16 +76,27 @@ pub(crate) fn chunks(chunks: Vec<(Duration, Bytes)>, end: End, streamed: Arc<Ato
 const OVERSIZED_CHUNK: usize = 64 * 1024;
 
 /// The start of the oversized event, up to the endless text.
-const OVERSIZED_HEAD: &[u8] = br#"event: content_block_delta
+pub(crate) const OVERSIZED_HEAD: &[u8] = br#"event: content_block_delta
 data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""#;
 
 /// The end of the oversized event, after the endless text.
-const OVERSIZED_TAIL: &[u8] = b"\"}}\n\n";
+pub(crate) const OVERSIZED_TAIL: &[u8] = b"\"}}\n\n";
 
-/// One SSE event of `total_bytes` bytes (at least its head and tail), whose text is `a`s, sent
-/// as the head, the `a`s in chunks of 64 KiB (slices of one shared buffer) and the tail.
-pub(crate) fn oversized(total_bytes: u64, streamed: Arc<AtomicU64>) -> Body {
-    let fixed = (OVERSIZED_HEAD.len() + OVERSIZED_TAIL.len()) as u64;
+/// The start of an oversized JSON message, up to the endless text.
+pub(crate) const OVERSIZED_JSON_HEAD: &[u8] = br#"{"id":"msg_mock_oversized","type":"message","role":"assistant","model":"claude-agent-mock","content":[{"type":"text","text":""#;
+
+/// The end of an oversized JSON message, after the endless text.
+pub(crate) const OVERSIZED_JSON_TAIL: &[u8] = br#""}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}"#;
+
+/// A body of `total_bytes` bytes (at least `head` and `tail`): `head`, then `a`s in chunks of
+/// 64 KiB (slices of one shared buffer), then `tail`.
+pub(crate) fn oversized(
+    total_bytes: u64,
+    head: &'static [u8],
+    tail: &'static [u8],
+    streamed: Arc<AtomicU64>,
+) -> Body {
+    let fixed = (head.len() + tail.len()) as u64;
     let filler = Bytes::from(vec![b'a'; OVERSIZED_CHUNK]);
     // (bytes of `a` still to send, whether the head was sent, whether the tail was sent)
     let state = (total_bytes.saturating_sub(fixed), false, false);
@@ -94,12 +105,12 @@ pub(crate) fn oversized(total_bytes: u64, streamed: Arc<AtomicU64>) -> Body {
         let streamed = Arc::clone(&streamed);
         async move {
             let (chunk, next) = if !head_sent {
-                (Bytes::from_static(OVERSIZED_HEAD), (left, true, false))
+                (Bytes::from_static(head), (left, true, false))
             } else if left > 0 {
                 let len = left.min(OVERSIZED_CHUNK as u64);
                 (filler.slice(..len as usize), (left - len, true, false))
             } else if !tail_sent {
-                (Bytes::from_static(OVERSIZED_TAIL), (0, true, true))
+                (Bytes::from_static(tail), (0, true, true))
             } else {
                 return None;
             };
@@ -129,7 +140,8 @@ mod tests {
     fn oversized_sizes() {
         let streamed = Arc::new(AtomicU64::new(0));
         let total = 3 * OVERSIZED_CHUNK as u64 + 10;
-        let pieces = collect(oversized(total, Arc::clone(&streamed))).unwrap();
+        let sse = |total, streamed| oversized(total, OVERSIZED_HEAD, OVERSIZED_TAIL, streamed);
+        let pieces = collect(sse(total, Arc::clone(&streamed))).unwrap();
         assert_eq!(streamed.load(Ordering::SeqCst), total);
         let lens: Vec<usize> = pieces.iter().map(Bytes::len).collect();
         let fixed = OVERSIZED_HEAD.len() + OVERSIZED_TAIL.len();
@@ -155,8 +167,14 @@ mod tests {
         assert_eq!(delta.len() as u64, total - fixed as u64);
         assert!(delta.bytes().all(|b| b == b'a'));
         // Too small a size still gives a whole event.
-        let small = collect(oversized(0, streamed)).unwrap().concat();
+        let small = collect(sse(0, Arc::clone(&streamed))).unwrap().concat();
         assert_eq!(small.len(), fixed);
+        // The JSON variant is one valid message.
+        let body = oversized(100_000, OVERSIZED_JSON_HEAD, OVERSIZED_JSON_TAIL, streamed);
+        let body = collect(body).unwrap().concat();
+        assert_eq!(body.len(), 100_000);
+        let message: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(message["type"], "message");
     }
 
     #[test]

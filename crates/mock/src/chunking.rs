@@ -80,11 +80,13 @@ fn split_events(body: &Bytes) -> Vec<Bytes> {
     out
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, good enough for chunk sizes.
-struct SplitMix64(u64);
+/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, good enough for chunk sizes and fault
+/// plans.
+#[derive(Debug, Clone)]
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

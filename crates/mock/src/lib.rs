@@ -21,10 +21,38 @@
 //!   middle of the body, an endless event, a slow stream ([`Reply::sse_then_stall`],
 //!   [`Reply::stall_before_headers`], [`Reply::sse_then_reset`], [`Reply::oversized_event`],
 //!   [`Reply::trickle`]).
+//! - More faults: a connection closed before any response byte, a JSON body cut off, a stream
+//!   ending with an SSE `error` event, malformed SSE, an HTML page instead of the API
+//!   ([`Reply::reset_before_headers`], [`Reply::json_then_reset`], [`Reply::error_event_after`],
+//!   [`Reply::malformed_sse`], [`Reply::wrong_content_type`], ...).
+//! - Faults selected per request by headers, for fault matrices and deterministic retry tests
+//!   (see below), or per server by a seeded random [`FaultPlan`] for soak tests
+//!   ([`MockServerBuilder::fault_plan`], [`MockServer::faults_injected`]).
+//! - Rate limits: every answer carries `anthropic-ratelimit-*` headers counting down from
+//!   [`MockServerBuilder::rate_limits`], and requests over the per-minute budget get
+//!   `429 rate_limit_error` with `retry-after`.
 //! - Every request is recorded ([`MockServer::requests`]) and accepted TCP connections are
 //!   counted ([`MockServer::connection_count`], [`MockServer::open_connections`]); so are the
 //!   bytes of streamed bodies ([`MockServer::bytes_streamed`]).
 //! - Every response carries a `request-id: req_mock_<N>` header.
+//!
+//! # Fault headers
+//!
+//! A valid `POST /v1/messages` (after the API key check and request validation) may carry:
+//!
+//! - `x-mock-fault: <fault>`: answer this request with a fault, in the syntax of
+//!   [`Fault::parse`] (`status:529`, `status:429:0`, `reset-before-headers`, `reset-mid-stream`,
+//!   `json-then-reset`, `error-event:2`, `malformed-sse`, `wrong-content-type`,
+//!   `stall-before-headers`, `stall-mid-stream`, `trickle:<ms>`, `oversized`), or `none` for
+//!   no fault (bypassing the fault plan). The fault overrides scripted replies without
+//!   consuming them. An unknown fault gets `400 invalid_request_error`
+//!   ("unknown x-mock-fault ...").
+//! - `x-mock-retry-after: <secs>`, `x-mock-retry-after-ms: <ms>`,
+//!   `x-mock-should-retry: true|false`: copied into the fault response as `retry-after`,
+//!   `retry-after-ms` and `x-should-retry`.
+//! - `x-mock-fail-times: <n>` with `x-mock-key: <any>`: only the first `n` requests carrying
+//!   that key get the fault; later ones are answered normally (scripted reply or model). The
+//!   count is per key and per server, independent of any retry-count header.
 //!
 //! ```no_run
 //! use claude_agent_mock::{MockServer, Reply};
@@ -39,12 +67,14 @@
 
 mod body;
 mod chunking;
+mod fault;
 mod model;
+mod ratelimit;
 mod reply;
 mod server;
 mod tls;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -56,6 +86,7 @@ use std::time::{Duration, Instant};
 use async_executor::Executor;
 
 pub use chunking::Chunking;
+pub use fault::{Fault, FaultPlan, OVERSIZED_FAULT_BYTES};
 pub use reply::Reply;
 
 /// How long [`MockServer::shutdown`] (or drop) waits for the worker threads before detaching them.
@@ -101,10 +132,17 @@ pub(crate) struct Shared {
     pub(crate) token_delay: Duration,
     /// The transcript answering valid requests when no scripted reply is queued.
     pub(crate) replay: Option<(bytes::Bytes, Chunking)>,
+    /// The per-server fault plan and its generator.
+    plan: Option<Mutex<fault::PlanState>>,
+    /// Requests seen per `x-mock-key` (for `x-mock-fail-times`).
+    attempts: Mutex<HashMap<String, u64>>,
+    /// Every fault injected (from headers or the plan), in order.
+    injected: Mutex<Vec<Fault>>,
+    pub(crate) rate: ratelimit::RateLimiter,
 }
 
 /// Locks `mutex`, ignoring poisoning (the data are plain lists, always consistent).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -131,6 +169,24 @@ impl Shared {
             "req_mock_{}",
             self.next_request.fetch_add(1, Ordering::SeqCst) + 1
         )
+    }
+
+    /// The fault plan's decision for the next request that consults it.
+    pub(crate) fn planned_fault(&self) -> Option<Fault> {
+        self.plan.as_ref().and_then(|plan| lock(plan).draw())
+    }
+
+    /// How many requests with this `x-mock-key` came before this one (and counts this one).
+    pub(crate) fn next_attempt(&self, key: &str) -> u64 {
+        let mut attempts = lock(&self.attempts);
+        let count = attempts.entry(key.to_owned()).or_insert(0);
+        *count += 1;
+        *count - 1
+    }
+
+    /// Records an injected fault.
+    pub(crate) fn fault_injected(&self, fault: &Fault) {
+        lock(&self.injected).push(fault.clone());
     }
 
     /// The next message id (`msg_mock_1`, `msg_mock_2`, ...).
@@ -174,6 +230,9 @@ pub struct MockServerBuilder {
     threads: usize,
     token_delay: Duration,
     replay: Option<(bytes::Bytes, Chunking)>,
+    fault_plan: Option<FaultPlan>,
+    requests_per_minute: u64,
+    tokens_per_minute: u64,
 }
 
 impl Default for MockServerBuilder {
@@ -185,6 +244,9 @@ impl Default for MockServerBuilder {
             threads: 2,
             token_delay: Duration::ZERO,
             replay: None,
+            fault_plan: None,
+            requests_per_minute: ratelimit::DEFAULT_LIMIT,
+            tokens_per_minute: ratelimit::DEFAULT_LIMIT,
         }
     }
 }
@@ -230,6 +292,28 @@ impl MockServerBuilder {
         self
     }
 
+    /// Injects faults into valid `POST /v1/messages` at random, as `plan` says (for soak
+    /// tests). Requests with an `x-mock-fault` header are left to that header. Default: none.
+    pub fn fault_plan(mut self, plan: FaultPlan) -> Self {
+        self.fault_plan = Some(plan);
+        self
+    }
+
+    /// The rate limits, per one-minute window (a window starts with the first request after
+    /// the previous window ended). Each valid `POST /v1/messages` not answered by a fault
+    /// carries `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,
+    /// remaining,reset}` headers: the limits, what is left in the window, and its end in RFC
+    /// 3339 UTC. A request counts its input words as input tokens and its `max_tokens` as
+    /// output tokens; every valid request (faulted ones too) counts against the request
+    /// budget. Requests beyond `requests_per_minute` in a window get `429 rate_limit_error`
+    /// with `retry-after` (seconds until the window ends, at least 1); the token budget is
+    /// only reported, never enforced. Default: 1 000 000 of each, which tests never reach.
+    pub fn rate_limits(mut self, requests_per_minute: u64, tokens_per_minute: u64) -> Self {
+        self.requests_per_minute = requests_per_minute;
+        self.tokens_per_minute = tokens_per_minute;
+        self
+    }
+
     /// Binds the listener, generates the TLS certificates if asked, and starts the worker
     /// threads. The server is ready to accept connections when this returns.
     pub fn start(self) -> io::Result<MockServer> {
@@ -252,6 +336,12 @@ impl MockServerBuilder {
             api_key: self.api_key,
             token_delay: self.token_delay,
             replay: self.replay,
+            plan: self
+                .fault_plan
+                .map(|plan| Mutex::new(fault::PlanState::new(plan))),
+            attempts: Mutex::new(HashMap::new()),
+            injected: Mutex::new(Vec::new()),
+            rate: ratelimit::RateLimiter::new(self.requests_per_minute, self.tokens_per_minute),
         });
         let executor = Arc::new(Executor::new());
         // Closing (dropping) the sender stops every worker thread.
@@ -337,7 +427,8 @@ impl MockServer {
             .expect("claude-agent-mock: cannot start the mock server on 127.0.0.1")
     }
 
-    /// A builder for non-default settings (address, API key, TLS, threads, token delay, replay).
+    /// A builder for non-default settings (address, API key, TLS, threads, token delay, replay,
+    /// fault plan, rate limits).
     pub fn builder() -> MockServerBuilder {
         MockServerBuilder::default()
     }
@@ -388,6 +479,18 @@ impl MockServer {
     /// endless body ([`Reply::oversized_event`]) once the client has gone.
     pub fn bytes_streamed(&self) -> u64 {
         self.shared.streamed.load(Ordering::SeqCst)
+    }
+
+    /// Number of faults injected so far, from `x-mock-fault` headers or the fault plan (not
+    /// counting scripted [`Reply`] faults or rate-limit answers).
+    pub fn faults_injected(&self) -> usize {
+        lock(&self.shared.injected).len()
+    }
+
+    /// The faults injected so far, in the order they were decided (see
+    /// [`MockServer::faults_injected`]).
+    pub fn injected_faults(&self) -> Vec<Fault> {
+        lock(&self.shared.injected).clone()
     }
 
     /// Queues a scripted reply. Queued replies are consumed first-in first-out, one per valid

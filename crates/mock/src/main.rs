@@ -4,6 +4,7 @@
 //! claude-agent-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] [--ca-pem-out FILE]
 //!                   [--threads N] [--token-delay-ms N]
 //!                   [--replay FILE [--chunking event|byte|random[:SEED]|whole]]
+//!                   [--fault-rate F [--fault-seed S] [--faults LIST]] [--rpm N] [--tpm N]
 //! ```
 //!
 //! The first line of stdout is the base URL (e.g. `http://127.0.0.1:43521`).
@@ -11,6 +12,12 @@
 //! `--replay FILE` answers every valid `POST /v1/messages` with the recorded SSE transcript in
 //! `FILE`, byte for byte, cut into HTTP chunks by `--chunking`: one per event (the default), one
 //! per byte, random sizes from 1 to 64 bytes (`SEED` defaults to 0), or the whole file at once.
+//!
+//! `--fault-rate F` injects a random fault into each valid request with probability `F`
+//! (`0.0..=1.0`), from a generator seeded with `--fault-seed S` (default 0), drawn from the
+//! default mix or from `--faults`, a comma-separated list in the `x-mock-fault` syntax (e.g.
+//! `status:529:0,reset-mid-stream`). `--rpm N` and `--tpm N` set the per-minute rate limits
+//! (default 1000000 each). Per-request `x-mock-fault` headers work in any case.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,11 +26,15 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use claude_agent_mock::{Chunking, MockServer};
+use claude_agent_mock::{Chunking, Fault, FaultPlan, MockServer};
 
 const USAGE: &str = "usage: claude-agent-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] \
                      [--ca-pem-out FILE] [--threads N] [--token-delay-ms N] [--replay FILE] \
-                     [--chunking event|byte|random[:SEED]|whole]";
+                     [--chunking event|byte|random[:SEED]|whole] [--fault-rate F] \
+                     [--fault-seed S] [--faults FAULT,FAULT,...] [--rpm N] [--tpm N]";
+
+/// The default rate limits (as the library's).
+const DEFAULT_LIMIT: u64 = 1_000_000;
 
 fn main() -> ExitCode {
     match run() {
@@ -40,6 +51,11 @@ fn run() -> Result<(), String> {
     let mut ca_pem_out = None;
     let mut replay = None;
     let mut chunking = Chunking::PerEvent;
+    let mut fault_rate = None;
+    let mut fault_seed = 0;
+    let mut faults = None;
+    let mut rpm = DEFAULT_LIMIT;
+    let mut tpm = DEFAULT_LIMIT;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -65,6 +81,23 @@ fn run() -> Result<(), String> {
             }
             "--replay" => replay = Some(value()?),
             "--chunking" => chunking = parse_chunking(&value()?)?,
+            "--fault-rate" => {
+                let rate: f64 = value()?
+                    .parse()
+                    .map_err(|e| format!("bad --fault-rate: {e}"))?;
+                if !(0.0..=1.0).contains(&rate) {
+                    return Err(format!("bad --fault-rate {rate}: expected 0.0 to 1.0"));
+                }
+                fault_rate = Some(rate);
+            }
+            "--fault-seed" => {
+                fault_seed = value()?
+                    .parse()
+                    .map_err(|e| format!("bad --fault-seed: {e}"))?;
+            }
+            "--faults" => faults = Some(parse_faults(&value()?)?),
+            "--rpm" => rpm = value()?.parse().map_err(|e| format!("bad --rpm: {e}"))?,
+            "--tpm" => tpm = value()?.parse().map_err(|e| format!("bad --tpm: {e}"))?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -77,6 +110,18 @@ fn run() -> Result<(), String> {
             std::fs::read(&path).map_err(|e| format!("cannot read --replay {path}: {e}"))?;
         builder = builder.replay(transcript, chunking);
     }
+    match (fault_rate, faults) {
+        (Some(rate), faults) => {
+            let mut plan = FaultPlan::random(fault_seed, rate);
+            if let Some(faults) = faults {
+                plan = plan.with_faults(faults);
+            }
+            builder = builder.fault_plan(plan);
+        }
+        (None, Some(_)) => return Err("--faults needs --fault-rate".into()),
+        (None, None) => {}
+    }
+    builder = builder.rate_limits(rpm, tpm);
     let server = builder.start().map_err(|e| format!("cannot start: {e}"))?;
     if let (Some(path), Some(pem)) = (ca_pem_out, server.ca_certificate_pem()) {
         std::fs::write(&path, pem).map_err(|e| format!("cannot write {path}: {e}"))?;
@@ -88,6 +133,13 @@ fn run() -> Result<(), String> {
     loop {
         std::thread::park();
     }
+}
+
+/// Parses a comma-separated list of faults in the `x-mock-fault` syntax.
+fn parse_faults(list: &str) -> Result<Vec<Fault>, String> {
+    list.split(',')
+        .map(|name| Fault::parse(name).ok_or_else(|| format!("bad fault in --faults: {name:?}")))
+        .collect()
 }
 
 /// Parses `event`, `byte`, `random`, `random:SEED` or `whole`.

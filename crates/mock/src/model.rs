@@ -8,6 +8,8 @@ use serde_json::Value;
 pub(crate) struct MessagesRequest {
     pub(crate) model: String,
     pub(crate) stream: bool,
+    /// The request's `max_tokens` (counted as the output tokens it may use, for rate limits).
+    pub(crate) max_tokens: u64,
     /// Word count of the request messages, at least 1.
     pub(crate) input_tokens: u64,
     /// Text blocks of the last user message, joined by a space.
@@ -26,14 +28,14 @@ pub(crate) fn validate(body: &[u8]) -> Result<MessagesRequest, String> {
         Some(Value::String(model)) => model.clone(),
         Some(_) => return Err("model: Input should be a valid string".into()),
     };
-    match obj.get("max_tokens") {
+    let max_tokens = match obj.get("max_tokens") {
         None => return Err("max_tokens: Field required".into()),
         Some(v) => match v.as_i64() {
-            Some(n) if n >= 1 => {}
+            Some(n) if n >= 1 => n as u64,
             Some(_) => return Err("max_tokens: Input should be greater than or equal to 1".into()),
             None => return Err("max_tokens: Input should be a valid integer".into()),
         },
-    }
+    };
     let messages = match obj.get("messages") {
         None => return Err("messages: Field required".into()),
         Some(Value::Array(messages)) => messages,
@@ -80,6 +82,7 @@ pub(crate) fn validate(body: &[u8]) -> Result<MessagesRequest, String> {
     Ok(MessagesRequest {
         model,
         stream,
+        max_tokens,
         input_tokens: words.max(1) as u64,
         last_user_text,
     })
@@ -172,6 +175,71 @@ fn event(name: &str, data: &str) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
+/// The `message_start` event of a streamed message.
+fn message_start(id: &str, model: &str, input_tokens: u64) -> Bytes {
+    let start = format!(
+        r#"{{"type":"message_start","message":{{"id":{},"type":"message","role":"assistant","model":{},"content":[],"stop_reason":null,"stop_sequence":null,"usage":{{"input_tokens":{input_tokens},"output_tokens":1}}}}}}"#,
+        quote(id),
+        quote(model),
+    );
+    event("message_start", &start)
+}
+
+/// The `content_block_start` event of the text block at index 0.
+fn text_block_start() -> Bytes {
+    event(
+        "content_block_start",
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+    )
+}
+
+/// A `text_delta` event of the block at index 0.
+fn text_delta(token: &str) -> Bytes {
+    let delta = format!(
+        r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{}}}}}"#,
+        quote(token)
+    );
+    event("content_block_delta", &delta)
+}
+
+/// A stream that fails: `message_start`, `content_block_start`, `deltas` text deltas (the
+/// tokens of `text`, repeated as needed), then an `error` event of this type and message.
+pub(crate) fn error_stream_events(
+    id: &str,
+    model: &str,
+    text: &str,
+    input_tokens: u64,
+    deltas: usize,
+    error: (&str, &str, &str),
+) -> Vec<Bytes> {
+    let (error_type, message, request_id) = error;
+    let tokens = tokens(text);
+    let mut events = vec![message_start(id, model, input_tokens), text_block_start()];
+    events.extend(
+        tokens
+            .iter()
+            .cycle()
+            .take(if tokens.is_empty() { 0 } else { deltas })
+            .map(|token| text_delta(token)),
+    );
+    let error = error_body(error_type, message, request_id);
+    events.push(event("error", &String::from_utf8_lossy(&error)));
+    events
+}
+
+/// The beginning of a streamed text message: its events up to and including the first text
+/// delta (all of them if the text is empty). What a stream fault sends before failing.
+pub(crate) fn stream_prefix(id: &str, model: &str, text: &str, input_tokens: u64) -> Bytes {
+    let mut prefix = Vec::new();
+    for (event, is_token) in stream_events(id, model, text, input_tokens) {
+        prefix.extend_from_slice(&event);
+        if is_token {
+            break;
+        }
+    }
+    Bytes::from(prefix)
+}
+
 /// The SSE events of a streamed text message, in the real API's order; the flag marks the
 /// `content_block_delta` events (the ones a token delay applies to).
 pub(crate) fn stream_events(
@@ -182,26 +250,11 @@ pub(crate) fn stream_events(
 ) -> Vec<(Bytes, bool)> {
     let tokens = tokens(text);
     let mut events = Vec::with_capacity(tokens.len() + 6);
-    let start = format!(
-        r#"{{"type":"message_start","message":{{"id":{},"type":"message","role":"assistant","model":{},"content":[],"stop_reason":null,"stop_sequence":null,"usage":{{"input_tokens":{input_tokens},"output_tokens":1}}}}}}"#,
-        quote(id),
-        quote(model),
-    );
-    events.push((event("message_start", &start), false));
-    events.push((
-        event(
-            "content_block_start",
-            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-        ),
-        false,
-    ));
+    events.push((message_start(id, model, input_tokens), false));
+    events.push((text_block_start(), false));
     events.push((event("ping", r#"{"type":"ping"}"#), false));
     for token in &tokens {
-        let delta = format!(
-            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{}}}}}"#,
-            quote(token)
-        );
-        events.push((event("content_block_delta", &delta), true));
+        events.push((text_delta(token), true));
     }
     events.push((
         event(
@@ -249,6 +302,38 @@ mod tests {
     }
 
     #[test]
+    fn error_stream_and_prefix() {
+        let events = error_stream_events("m1", "m", "a b", 1, 3, ("overloaded_error", "Over", "r"));
+        let names: Vec<String> = events
+            .iter()
+            .map(|e| {
+                let e = std::str::from_utf8(e).unwrap();
+                let (name, data) = e.split_once("\ndata: ").unwrap();
+                serde_json::from_str::<Value>(data.trim_end()).unwrap();
+                name.strip_prefix("event: ").unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "message_start",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_delta",
+                "error"
+            ]
+        );
+        // The tokens repeat: "a", " b", "a".
+        let third = std::str::from_utf8(&events[4]).unwrap();
+        assert!(third.contains(r#""text":"a"}"#), "{third}");
+        let prefix = stream_prefix("m1", "m", "a b", 1);
+        let prefix = std::str::from_utf8(&prefix).unwrap();
+        assert!(prefix.ends_with("\"text\":\"a\"}}\n\n"), "{prefix}");
+        assert_eq!(prefix.matches("content_block_delta").count(), 2);
+    }
+
+    #[test]
     fn validation_messages() {
         let err = |body: &str| validate(body.as_bytes()).unwrap_err();
         assert!(err("nope").starts_with("There was an error parsing"));
@@ -293,6 +378,7 @@ mod tests {
         assert_eq!(req.model, "m");
         assert!(req.stream);
         assert_eq!(req.input_tokens, 5);
+        assert_eq!(req.max_tokens, 5);
         assert_eq!(req.last_user_text, "four five");
     }
 }

@@ -14,7 +14,11 @@ use crate::Chunking;
 /// Build one with [`Reply::error`], [`Reply::json`], [`Reply::text`] or [`Reply::raw`], replay a
 /// recorded SSE transcript with [`Reply::sse`], or inject a stream fault with
 /// [`Reply::sse_then_stall`], [`Reply::stall_before_headers`], [`Reply::sse_then_reset`],
-/// [`Reply::oversized_event`] or [`Reply::trickle`]. Add response headers with [`Reply::header`].
+/// [`Reply::oversized_event`], [`Reply::oversized_json`], [`Reply::trickle`],
+/// [`Reply::reset_before_headers`], [`Reply::json_then_reset`], [`Reply::json_then_stall`],
+/// [`Reply::malformed_sse`], [`Reply::error_event_after`] or [`Reply::wrong_content_type`].
+/// Add response headers with [`Reply::header`] (e.g. `retry-after`, `retry-after-ms`,
+/// `x-should-retry`).
 ///
 /// Streamed replies (SSE) are sent with chunked transfer encoding, each piece as its own chunk.
 #[derive(Debug, Clone)]
@@ -111,6 +115,58 @@ pub enum Reply {
         text: String,
         /// The pause between two SSE events.
         per_chunk_delay: Duration,
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// No answer: the connection is closed right after the request was read, without a single
+    /// response byte.
+    #[non_exhaustive]
+    ResetBeforeHeaders {
+        /// Extra response headers (never sent; kept so [`Reply::header`] works on every reply).
+        headers: HeaderMap,
+    },
+    /// `200` JSON message with a `content-length`, of which only the first half is sent before
+    /// the connection is closed.
+    #[non_exhaustive]
+    JsonThenReset {
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// `200` JSON message with a `content-length`, of which only the first half is sent; then
+    /// nothing more, ever.
+    #[non_exhaustive]
+    JsonThenStall {
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// `200` SSE whose data is not JSON.
+    #[non_exhaustive]
+    MalformedSse {
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// `200` SSE: `message_start`, `content_block_start`, `text_deltas` text deltas, then an
+    /// `error` event; for a non-streaming request, the error as JSON.
+    #[non_exhaustive]
+    ErrorEventAfter {
+        /// Text deltas sent before the error.
+        text_deltas: usize,
+        /// The error type, e.g. `"overloaded_error"`.
+        error_type: String,
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// `200` with `content-type: text/html` and an HTML page.
+    #[non_exhaustive]
+    WrongContentType {
+        /// Extra response headers.
+        headers: HeaderMap,
+    },
+    /// `200` JSON (chunked): one assistant message whose text is `total_bytes` long in all.
+    #[non_exhaustive]
+    OversizedJson {
+        /// Size of the whole body, in bytes.
+        total_bytes: u64,
         /// Extra response headers.
         headers: HeaderMap,
     },
@@ -245,6 +301,77 @@ impl Reply {
         }
     }
 
+    /// A fault: the request is read, then the TCP connection is closed without any response
+    /// bytes (not even a status line). The client sees EOF (or a reset) where the response
+    /// should be: a connection error, which is safe to retry.
+    pub fn reset_before_headers() -> Self {
+        Reply::ResetBeforeHeaders {
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: a `200 application/json` answer (the default model's message) whose
+    /// `content-length` announces the whole message, but only its first half is sent before
+    /// the connection is closed: the client sees an incomplete body. Sent as JSON whether or
+    /// not the request streams.
+    pub fn json_then_reset() -> Self {
+        Reply::JsonThenReset {
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: like [`Reply::json_then_reset`], but after the first half of the body nothing
+    /// more is sent and the connection stays open (until the client closes it or the server
+    /// shuts down): for body-read timeouts.
+    pub fn json_then_stall() -> Self {
+        Reply::JsonThenStall {
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: a `200 text/event-stream` response that ends normally but whose only event
+    /// carries data that is not JSON: `event: message_start\ndata: {not json\n\n`. Sent as SSE
+    /// whether or not the request streams.
+    pub fn malformed_sse() -> Self {
+        Reply::MalformedSse {
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: a streaming answer that sends `message_start`, `content_block_start` and
+    /// `text_deltas` text deltas (the default model's words, repeated as needed), then
+    /// `event: error` with `{"type":"error","error":{"type":<error_type>,"message":..},..}`, and
+    /// ends. With `text_deltas == 0` the error comes before any content.
+    ///
+    /// A non-streaming request gets the error as JSON instead, with the status the API uses
+    /// for that type (`overloaded_error` 529, `api_error` 500, `rate_limit_error` 429, ...;
+    /// 500 for unknown types).
+    pub fn error_event_after(text_deltas: usize, error_type: &str) -> Self {
+        Reply::ErrorEventAfter {
+            text_deltas,
+            error_type: error_type.to_owned(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: `200` with `content-type: text/html; charset=utf-8` and an HTML page (as a
+    /// misconfigured proxy would answer), for streaming and non-streaming requests alike.
+    pub fn wrong_content_type() -> Self {
+        Reply::WrongContentType {
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A fault: a `200 application/json` body of `total_bytes` bytes (at least the message's
+    /// fixed parts), sent chunked, holding one assistant message with one endless text. Like
+    /// [`Reply::oversized_event`], generated lazily and stopped when the client disconnects.
+    pub fn oversized_json(total_bytes: u64) -> Self {
+        Reply::OversizedJson {
+            total_bytes,
+            headers: HeaderMap::new(),
+        }
+    }
+
     /// Adds a response header (e.g. `retry-after`). Headers set here replace the server's own
     /// headers of the same name (except `request-id`); repeat the call to send several values.
     ///
@@ -260,7 +387,7 @@ impl Reply {
         self
     }
 
-    fn headers_mut(&mut self) -> &mut HeaderMap {
+    pub(crate) fn headers_mut(&mut self) -> &mut HeaderMap {
         match self {
             Reply::Error { headers, .. }
             | Reply::Json { headers, .. }
@@ -271,7 +398,14 @@ impl Reply {
             | Reply::StallBeforeHeaders { headers }
             | Reply::SseThenReset { headers, .. }
             | Reply::OversizedEvent { headers, .. }
-            | Reply::Trickle { headers, .. } => headers,
+            | Reply::Trickle { headers, .. }
+            | Reply::ResetBeforeHeaders { headers }
+            | Reply::JsonThenReset { headers }
+            | Reply::JsonThenStall { headers }
+            | Reply::MalformedSse { headers }
+            | Reply::ErrorEventAfter { headers, .. }
+            | Reply::WrongContentType { headers }
+            | Reply::OversizedJson { headers, .. } => headers,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The accept loop, per-connection hyper service, routing and response rendering.
 
-use std::convert::Infallible;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,13 +11,14 @@ use bytes::Bytes;
 use claude_agent_hyper::io::HyperIo;
 use futures_lite::{AsyncRead, AsyncWrite, future};
 use futures_rustls::TlsAcceptor;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 
 use crate::body::{self, Body, End};
+use crate::fault::{self, Fault};
 use crate::model::{self, MessagesRequest};
 use crate::{Chunking, RecordedRequest, Reply, Shared};
 
@@ -78,9 +79,10 @@ async fn serve<S>(io: S, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // A service error makes hyper close the connection without answering.
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(handle(&shared, request).await) }
+        async move { handle(&shared, request).await }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(HyperIo::new(io), service)
@@ -93,10 +95,12 @@ struct Context<'a> {
     request_id: String,
     /// The validated Messages request, when there is one.
     request: Option<MessagesRequest>,
+    /// Headers the server adds (rate limits); a reply's own headers replace them.
+    server_headers: HeaderMap,
 }
 
-/// Records the request, decides the reply and renders it.
-async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
+/// Records the request, decides the reply and renders it. An error closes the connection.
+async fn handle(shared: &Shared, request: Request<Incoming>) -> io::Result<Response<Body>> {
     let request_id = shared.next_request_id();
     let (parts, body) = request.into_parts();
     // A body that fails to arrive means the connection is gone; the answer goes nowhere.
@@ -119,12 +123,14 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
         shared,
         request_id,
         request: None,
+        server_headers: HeaderMap::new(),
     };
     let reply = route(&mut context, &parts, &body);
     render(reply, &context).await
 }
 
-/// Picks the reply: routing, API key, validation, then a scripted reply or the default model.
+/// Picks the reply: routing, API key, validation, then a fault (from `x-mock-fault` or the
+/// fault plan), the rate limit, a scripted reply or the default model.
 fn route(context: &mut Context<'_>, parts: &http::request::Parts, body: &[u8]) -> Reply {
     if parts.method != Method::POST || parts.uri.path() != "/v1/messages" {
         return Reply::error(404, "not_found_error", "Not found");
@@ -147,22 +153,115 @@ fn route(context: &mut Context<'_>, parts: &http::request::Parts, body: &[u8]) -
         Ok(request) => request,
         Err(message) => return Reply::error(400, "invalid_request_error", &message),
     };
-    let reply = context
-        .shared
-        .next_scripted()
-        .unwrap_or_else(|| match &context.shared.replay {
-            Some((transcript, chunking)) => Reply::sse(transcript.clone(), *chunking),
-            None => Reply::text(model::answer(&request)),
-        });
+    let shared = context.shared;
+    let fault = match requested_fault(shared, &parts.headers) {
+        Ok(Requested::Fault(fault)) => Some(fault),
+        Ok(Requested::Nothing) => None,
+        Ok(Requested::Plan) => shared.planned_fault(),
+        Err(message) => return Reply::error(400, "invalid_request_error", &message),
+    };
+    let admission = shared.rate.admit(request.input_tokens, request.max_tokens);
+    let reply = if let Some(fault) = fault {
+        shared.fault_injected(&fault);
+        let mut reply = fault.reply(&request, shared);
+        copy_retry_headers(&parts.headers, reply.headers_mut());
+        reply
+    } else if let Some(retry_after) = admission.retry_after {
+        context.server_headers = admission.headers;
+        let message = format!(
+            "Number of requests has exceeded your per-minute rate limit \
+             (mock: {} requests per minute)",
+            shared.rate.requests_per_minute()
+        );
+        Reply::error(429, "rate_limit_error", message)
+            .header("retry-after", &retry_after.to_string())
+    } else {
+        context.server_headers = admission.headers;
+        shared
+            .next_scripted()
+            .unwrap_or_else(|| match &shared.replay {
+                Some((transcript, chunking)) => Reply::sse(transcript.clone(), *chunking),
+                None => Reply::text(model::answer(&request)),
+            })
+    };
     context.request = Some(request);
     reply
+}
+
+/// What a request's `x-mock-*` headers ask for.
+enum Requested {
+    /// This fault.
+    Fault(Fault),
+    /// No fault (`x-mock-fault: none`, or the first `x-mock-fail-times` attempts are over).
+    Nothing,
+    /// No `x-mock-fault` header: the server's fault plan decides.
+    Plan,
+}
+
+/// Reads `x-mock-fault`, `x-mock-fail-times` and `x-mock-key`; the error is the 400 message.
+fn requested_fault(shared: &Shared, headers: &HeaderMap) -> Result<Requested, String> {
+    let header = |name: &str| -> Result<Option<&str>, String> {
+        match headers.get(name) {
+            None => Ok(None),
+            Some(value) => value
+                .to_str()
+                .map(|v| Some(v.trim()))
+                .map_err(|_| format!("{name}: header is not valid ASCII")),
+        }
+    };
+    let fail_times = header("x-mock-fail-times")?;
+    let Some(name) = header("x-mock-fault")? else {
+        if fail_times.is_some() {
+            return Err("x-mock-fail-times: needs an x-mock-fault header".into());
+        }
+        return Ok(Requested::Plan);
+    };
+    if name.eq_ignore_ascii_case("none") {
+        return Ok(Requested::Nothing);
+    }
+    let fault = Fault::parse(name).ok_or_else(|| {
+        format!(
+            "unknown x-mock-fault {name:?}: expected status:<code>[:<retry-after>], \
+             reset-before-headers, reset-mid-stream, json-then-reset, error-event[:<n>], \
+             malformed-sse, wrong-content-type, stall-before-headers, stall-mid-stream, \
+             trickle:<ms>, oversized or none"
+        )
+    })?;
+    let Some(times) = fail_times else {
+        return Ok(Requested::Fault(fault));
+    };
+    let times: u64 = times
+        .parse()
+        .map_err(|_| format!("x-mock-fail-times: not a number: {times:?}"))?;
+    let key = header("x-mock-key")?
+        .ok_or("x-mock-fail-times: needs an x-mock-key header naming the request")?;
+    if shared.next_attempt(key) < times {
+        Ok(Requested::Fault(fault))
+    } else {
+        Ok(Requested::Nothing)
+    }
+}
+
+/// Copies `x-mock-retry-after`, `x-mock-retry-after-ms` and `x-mock-should-retry` from the
+/// request into a fault response as `retry-after`, `retry-after-ms` and `x-should-retry`.
+fn copy_retry_headers(request: &HeaderMap, response: &mut HeaderMap) {
+    for (from, to) in [
+        ("x-mock-retry-after", "retry-after"),
+        ("x-mock-retry-after-ms", "retry-after-ms"),
+        ("x-mock-should-retry", "x-should-retry"),
+    ] {
+        if let Some(value) = request.get(from) {
+            response.insert(to, value.clone());
+        }
+    }
 }
 
 /// Turns a reply into a response. The one place that knows every kind of reply.
 ///
 /// Only [`Reply::StallBeforeHeaders`] awaits anything (forever); every other reply is rendered
-/// at once, and its body (if streamed) produces its chunks as hyper polls it.
-async fn render(reply: Reply, context: &Context<'_>) -> Response<Body> {
+/// at once, and its body (if streamed) produces its chunks as hyper polls it. The error of
+/// [`Reply::ResetBeforeHeaders`] makes hyper close the connection without answering.
+async fn render(reply: Reply, context: &Context<'_>) -> io::Result<Response<Body>> {
     let streamed = || Arc::clone(&context.shared.streamed);
     let (mut response, extra) = match reply {
         Reply::Error {
@@ -221,12 +320,54 @@ async fn render(reply: Reply, context: &Context<'_>) -> Response<Body> {
             total_bytes,
             headers,
         } => {
-            let body = body::oversized(total_bytes, streamed());
+            let (head, tail) = (body::OVERSIZED_HEAD, body::OVERSIZED_TAIL);
+            let body = body::oversized(total_bytes, head, tail, streamed());
             (sse_response(body), headers)
+        }
+        Reply::OversizedJson {
+            total_bytes,
+            headers,
+        } => {
+            let (head, tail) = (body::OVERSIZED_JSON_HEAD, body::OVERSIZED_JSON_TAIL);
+            let body = body::oversized(total_bytes, head, tail, streamed());
+            let mut response = Response::new(body);
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            (response, headers)
         }
         // Never answers: the connection's task waits here until the client closes the
         // connection (hyper notices the EOF) or the server shuts down.
         Reply::StallBeforeHeaders { .. } => return future::pending().await,
+        Reply::ResetBeforeHeaders { .. } => {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "mock: reset before headers",
+            ));
+        }
+        Reply::JsonThenReset { headers } => (half_json(context, End::Reset), headers),
+        Reply::JsonThenStall { headers } => (half_json(context, End::Stall), headers),
+        Reply::MalformedSse { headers } => {
+            let chunks = vec![(Duration::ZERO, Bytes::from_static(MALFORMED_SSE))];
+            let body = body::chunks(chunks, End::Finish, streamed());
+            (sse_response(body), headers)
+        }
+        Reply::ErrorEventAfter {
+            text_deltas,
+            error_type,
+            headers,
+        } => (
+            error_event_response(text_deltas, &error_type, context),
+            headers,
+        ),
+        Reply::WrongContentType { headers } => {
+            let mut response = Response::new(body::full(Bytes::from_static(HTML_PAGE)));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            (response, headers)
+        }
         Reply::Raw {
             status,
             content_type,
@@ -242,6 +383,9 @@ async fn render(reply: Reply, context: &Context<'_>) -> Response<Body> {
         }
     };
     let headers = response.headers_mut();
+    for (name, value) in &context.server_headers {
+        headers.insert(name.clone(), value.clone());
+    }
     for name in extra.keys() {
         headers.remove(name);
     }
@@ -251,7 +395,64 @@ async fn render(reply: Reply, context: &Context<'_>) -> Response<Body> {
     if let Ok(value) = HeaderValue::try_from(context.request_id.as_str()) {
         headers.insert("request-id", value);
     }
+    Ok(response)
+}
+
+/// The body of [`Reply::MalformedSse`].
+const MALFORMED_SSE: &[u8] = b"event: message_start\ndata: {not json\n\n";
+
+/// The body of [`Reply::WrongContentType`].
+const HTML_PAGE: &[u8] = b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\
+<body><h1>Bad Gateway</h1><p>The proxy received an invalid response from an upstream server.\
+</p></body></html>\n";
+
+/// The model, input tokens, stream flag and default answer of the request being answered.
+fn request_facts<'a>(context: &'a Context<'_>) -> (&'a str, u64, bool, String) {
+    match &context.request {
+        Some(r) => (r.model.as_str(), r.input_tokens, r.stream, model::answer(r)),
+        None => ("claude-agent-mock", 1, false, String::new()),
+    }
+}
+
+/// A `200` JSON message whose `content-length` announces the whole message, of which only the
+/// first half is sent before `end` (a reset or a stall).
+fn half_json(context: &Context<'_>, end: End) -> Response<Body> {
+    let (model, input_tokens, _, text) = request_facts(context);
+    let id = context.shared.next_message_id();
+    let message = model::message(&id, model, &text, input_tokens);
+    let first_half = message.slice(..message.len() / 2);
+    let body = body::chunks(
+        vec![(Duration::ZERO, first_half)],
+        end,
+        Arc::clone(&context.shared.streamed),
+    );
+    let mut response = json_response(StatusCode::OK, Bytes::new());
+    *response.body_mut() = body;
     response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(message.len()));
+    response
+}
+
+/// [`Reply::ErrorEventAfter`]: a stream that ends with an `error` event, or the error as JSON.
+fn error_event_response(deltas: usize, error_type: &str, context: &Context<'_>) -> Response<Body> {
+    let (model, input_tokens, stream, text) = request_facts(context);
+    let message = fault::default_message(error_type);
+    if !stream {
+        let status = StatusCode::from_u16(fault::status_for_error_type(error_type))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = model::error_body(error_type, message, &context.request_id);
+        return json_response(status, body);
+    }
+    let id = context.shared.next_message_id();
+    let error = (error_type, message, context.request_id.as_str());
+    let events = model::error_stream_events(&id, model, &text, input_tokens, deltas, error);
+    let delay = context.shared.token_delay;
+    sse_response(body::chunks(
+        paced(events, delay),
+        End::Finish,
+        Arc::clone(&context.shared.streamed),
+    ))
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {

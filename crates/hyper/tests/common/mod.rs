@@ -304,3 +304,170 @@ pub fn pki() -> TestPki {
         server_config: Arc::new(server_config),
     }
 }
+
+/// What the test proxy does with a `CONNECT`.
+#[derive(Debug, Clone, Copy)]
+pub enum ProxyMode {
+    /// Dials the target (loopback only) and copies bytes both ways.
+    Forward,
+    /// Answers with this status and closes.
+    Refuse(u16),
+    /// Never answers (until the client goes away).
+    Stall,
+}
+
+/// A tiny HTTP proxy on 127.0.0.1: `CONNECT` tunnels and absolute-form forwarding.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    connects: Arc<AtomicUsize>,
+    forwards: Arc<AtomicUsize>,
+    /// Every request head the proxy read (`CONNECT` or absolute-form), in order.
+    pub heads: async_channel::Receiver<String>,
+}
+
+impl Proxy {
+    /// `CONNECT` requests received (refused ones included).
+    pub fn connects(&self) -> usize {
+        self.connects.load(Ordering::SeqCst)
+    }
+
+    /// Absolute-form requests forwarded (one per client connection: the rest of a
+    /// connection is piped).
+    pub fn forwards(&self) -> usize {
+        self.forwards.load(Ordering::SeqCst)
+    }
+
+    /// `http://{userinfo}127.0.0.1:port`.
+    pub fn url(&self, userinfo: &str) -> String {
+        format!("http://{userinfo}127.0.0.1:{}", self.addr.port())
+    }
+}
+
+/// Starts a proxy. With `expected_auth`, a request whose `Proxy-Authorization` differs is
+/// answered 407.
+pub fn proxy(mode: ProxyMode, expected_auth: Option<&'static str>) -> Proxy {
+    let listener = async_io::block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connects = Arc::new(AtomicUsize::new(0));
+    let forwards = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = async_channel::unbounded();
+    let (c, f) = (connects.clone(), forwards.clone());
+    std::thread::spawn(move || {
+        async_io::block_on(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (tx, c, f) = (tx.clone(), c.clone(), f.clone());
+                std::thread::spawn(move || {
+                    async_io::block_on(proxy_connection(stream, mode, expected_auth, c, f, tx))
+                });
+            }
+        });
+    });
+    Proxy {
+        addr,
+        connects,
+        forwards,
+        heads: rx,
+    }
+}
+
+async fn proxy_connection(
+    mut client: TcpStream,
+    mode: ProxyMode,
+    expected_auth: Option<&'static str>,
+    connects: Arc<AtomicUsize>,
+    forwards: Arc<AtomicUsize>,
+    heads: async_channel::Sender<String>,
+) {
+    let mut buf = Vec::new();
+    let mut scratch = [0u8; 4096];
+    let end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        match client.read(&mut scratch).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&scratch[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let rest = buf[end..].to_vec();
+    let mut words = head.split(' ');
+    let (method, uri) = (
+        words.next().unwrap_or("").to_owned(),
+        words.next().unwrap_or("").to_owned(),
+    );
+    let auth = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("proxy-authorization"))
+        .map(|(_, value)| value.trim().to_owned());
+    let is_connect = method == "CONNECT";
+    if is_connect {
+        connects.fetch_add(1, Ordering::SeqCst);
+    }
+    let _ = heads.send(head.clone()).await;
+    if expected_auth.is_some() && auth.as_deref() != expected_auth {
+        let _ = client
+            .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm=\"test\"\r\ncontent-length: 0\r\n\r\n")
+            .await;
+        return;
+    }
+    let authority = if is_connect {
+        match mode {
+            ProxyMode::Refuse(code) => {
+                let answer = format!("HTTP/1.1 {code} Refused\r\ncontent-length: 0\r\n\r\n");
+                let _ = client.write_all(answer.as_bytes()).await;
+                return;
+            }
+            ProxyMode::Stall => {
+                while client.read(&mut scratch).await.is_ok_and(|n| n > 0) {}
+                return;
+            }
+            ProxyMode::Forward => uri,
+        }
+    } else {
+        forwards.fetch_add(1, Ordering::SeqCst);
+        let Some(rest) = uri.strip_prefix("http://") else {
+            let _ = client
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+            return;
+        };
+        rest.split('/').next().unwrap_or("").to_owned()
+    };
+    let (host, port) = authority.rsplit_once(':').unwrap();
+    assert!(
+        host == "127.0.0.1" || host == "localhost",
+        "the test proxy only dials loopback, not {host}"
+    );
+    let Ok(mut upstream) = TcpStream::connect((host, port.parse::<u16>().unwrap())).await else {
+        let _ = client
+            .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+            .await;
+        return;
+    };
+    if is_connect {
+        if client
+            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .await
+            .is_err()
+        {
+            return;
+        }
+    } else if upstream.write_all(&buf[..end]).await.is_err() {
+        return;
+    }
+    if upstream.write_all(&rest).await.is_err() {
+        return;
+    }
+    let (client2, upstream2) = (client.clone(), upstream.clone());
+    futures_lite::future::or(
+        async {
+            let _ = futures_lite::io::copy(client, upstream2).await;
+        },
+        async {
+            let _ = futures_lite::io::copy(upstream, client2).await;
+        },
+    )
+    .await;
+}

@@ -1,0 +1,256 @@
+//! Sending a call: one attempt (headers, deadlines, error statuses), and the retry loop
+//! around attempts, driven by the pure [`RetryPolicy`](claude_agent_core::retry::RetryPolicy).
+
+use std::future::Future;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+use claude_agent_core::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent};
+use claude_agent_core::rt::timeout;
+use claude_agent_core::transport::Body;
+
+use crate::client::Client;
+use crate::idle::with_idle_timeout;
+use crate::response::request_id;
+use crate::stats::OwnedCounterGuard;
+use crate::{Error, Result, TimeoutPhase};
+
+/// The most bytes of an error body that are read to build an [`Error::Api`].
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// A successful response whose body has not been read yet.
+pub(crate) struct PendingResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    /// The body, guarded by the idle timeout, holding the call's permit and in-flight count.
+    pub(crate) body: Body,
+}
+
+impl PendingResponse {
+    pub(crate) fn request_id(&self) -> Option<&str> {
+        request_id(&self.headers)
+    }
+}
+
+/// A failed attempt, with what the retry policy needs to judge it.
+pub(crate) struct Failed {
+    pub(crate) error: Error,
+    /// The headers of an error response.
+    pub(crate) headers: Option<HeaderMap>,
+    /// Whether part of the response already reached the caller (never retried then).
+    pub(crate) content_yielded: bool,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed {
+            error,
+            headers: None,
+            content_yielded: false,
+        }
+    }
+}
+
+impl Failed {
+    fn failure(&self) -> Option<Failure<'_>> {
+        let content_yielded = self.content_yielded;
+        Some(match &self.error {
+            Error::Api { status, kind, .. } if *status == StatusCode::OK => Failure::StreamError {
+                kind,
+                content_yielded,
+            },
+            Error::Api { status, .. } => Failure::Status {
+                status: *status,
+                headers: self.headers.as_ref()?,
+            },
+            Error::Connect { .. } => Failure::Connect,
+            Error::Transport { .. } => Failure::Transport { content_yielded },
+            Error::Timeout { phase } if *phase != TimeoutPhase::Total => Failure::Timeout {
+                phase: *phase,
+                content_yielded,
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl Client {
+    /// Runs `attempt` until it succeeds or the retry policy gives up, sleeping between
+    /// attempts on the client's runtime. `attempt` gets the number of retries done so far.
+    pub(crate) async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = std::result::Result<T, Failed>>,
+    {
+        let policy = &self.settings.retry;
+        let runtime = &self.shared.runtime;
+        let mut retries_done = 0;
+        loop {
+            let failed = match attempt(retries_done).await {
+                Ok(value) => return Ok(value),
+                Err(failed) => failed,
+            };
+            let Some(failure) = failed.failure() else {
+                return Err(failed.error);
+            };
+            let now = runtime.now();
+            match policy.decide(
+                &failure,
+                retries_done,
+                now,
+                SystemTime::now(),
+                fastrand::f64(),
+            ) {
+                Decision::GiveUp => return Err(failed.error),
+                Decision::RetryAt(at) => {
+                    policy.notify(&RetryEvent::new(
+                        &failure,
+                        retries_done,
+                        at.saturating_duration_since(now),
+                    ));
+                    runtime.sleep_until(at).await;
+                    retries_done += 1;
+                }
+            }
+        }
+    }
+
+    /// One attempt: waits for admission (concurrency and rate limits), sends the request and
+    /// waits for the response headers. An error status is read and returned as a failure.
+    pub(crate) async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        json_body: &Option<Bytes>,
+        retries_done: u32,
+        tokens: u32,
+    ) -> std::result::Result<PendingResponse, Failed> {
+        let shared = &self.shared;
+        if self.is_closed() {
+            return Err(Error::config("the client is closed").into());
+        }
+        let admission = shared
+            .throttle
+            .admit(&*shared.runtime, &shared.counters, tokens)
+            .await;
+        let in_flight = OwnedCounterGuard::in_flight(shared);
+        let request = self.build_request(method, path, json_body, retries_done)?;
+
+        let settings = &self.settings;
+        let runtime = &shared.runtime;
+        let response = timeout(
+            &**runtime,
+            settings.timeouts.response_headers,
+            shared.transport.send(request),
+        )
+        .await
+        .map_err(|_| Error::Timeout {
+            phase: TimeoutPhase::ResponseHeaders,
+        })??;
+        let (parts, body) = response.into_parts();
+        shared.throttle.observe(&parts.headers, runtime.now());
+        let body = with_idle_timeout(body, runtime, settings.timeouts.idle);
+        if !parts.status.is_success() {
+            let id = request_id(&parts.headers).map(str::to_owned);
+            // A broken error body still yields a typed API error, from the status alone.
+            let bytes = body.collect(MAX_ERROR_BODY).await.unwrap_or_default();
+            let error = Error::api(parts.status, id, &bytes).with_rate_limit(&parts.headers);
+            return Err(Failed {
+                error,
+                headers: Some(parts.headers),
+                content_yielded: false,
+            });
+        }
+        let body = hold_until_done(body, (admission, in_flight));
+        Ok(PendingResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    fn build_request(
+        &self,
+        method: &Method,
+        path: &str,
+        json_body: &Option<Bytes>,
+        retries_done: u32,
+    ) -> Result<http::Request<Bytes>> {
+        let shared = &self.shared;
+        let uri = format!("{}{}", shared.base_url, path);
+        let mut request = http::Request::builder()
+            .method(method.clone())
+            .uri(&uri)
+            .body(json_body.clone().unwrap_or_default())
+            .map_err(|e| Error::config(format!("invalid request URI {uri:?}: {e}")))?;
+        let headers = request.headers_mut();
+        headers.extend(
+            shared
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone())),
+        );
+        for (name, value) in &self.settings.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if json_body.is_some() {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
+        headers.insert(RETRY_COUNT_HEADER, HeaderValue::from(retries_done));
+        request
+            .extensions_mut()
+            .insert(claude_agent_core::transport::ConnectTimeout(
+                self.settings.timeouts.connect,
+            ));
+        Ok(request)
+    }
+
+    /// Runs `call` under the client's total deadline.
+    pub(crate) async fn with_total_deadline<T>(
+        &self,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        timeout(&*self.shared.runtime, self.settings.timeouts.total, call)
+            .await
+            .map_err(|_| Error::Timeout {
+                phase: TimeoutPhase::Total,
+            })?
+    }
+}
+
+/// `body`, holding `guard` until the body has ended or is dropped.
+fn hold_until_done<G: Send + Unpin + 'static>(body: Body, guard: G) -> Body {
+    Body::from_stream(Holding {
+        body,
+        guard: Some(guard),
+    })
+}
+
+struct Holding<G> {
+    body: Body,
+    guard: Option<G>,
+}
+
+impl<G: Unpin> futures_core::Stream for Holding<G> {
+    type Item = Result<Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use futures_util::StreamExt;
+        let item = std::task::ready!(self.body.poll_next_unpin(cx));
+        if item.is_none() {
+            // Finished: release the permit and the in-flight count now, not when the
+            // caller gets around to dropping the stream.
+            self.guard = None;
+        }
+        std::task::Poll::Ready(item)
+    }
+}

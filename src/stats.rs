@@ -1,0 +1,140 @@
+//! [`ClientStats`]: what a client holds right now, so applications and tests can check that
+//! cancelled and finished calls leave nothing behind.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_agent_core::transport::PoolStats;
+
+/// A snapshot of a client's activity; see [`Client::stats`](crate::Client::stats).
+///
+/// After every call has finished or been dropped, `in_flight`, `waiting` and `pool.in_use`
+/// are 0; `tasks` counts the background tasks the SDK keeps (one per open connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ClientStats {
+    /// Calls in progress, including response bodies and streams not yet finished or dropped.
+    pub in_flight: usize,
+    /// Calls waiting for a concurrency permit or for the rate limiter.
+    pub waiting: usize,
+    /// Background tasks the SDK spawned that are still alive (connection drivers, stream
+    /// drains).
+    pub tasks: usize,
+    /// The connection pool, when the transport has one.
+    pub pool: Option<PoolStats>,
+}
+
+/// Counters shared by a client and its clones.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) waiting: AtomicUsize,
+    pub(crate) tasks: Arc<AtomicUsize>,
+}
+
+impl Counters {
+    /// Counts one unit in `counter` until the returned guard is dropped.
+    pub(crate) fn enter(counter: &AtomicUsize) -> CounterGuard<'_> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        CounterGuard(counter)
+    }
+}
+
+/// Decrements its counter when dropped.
+pub(crate) struct CounterGuard<'a>(&'a AtomicUsize);
+
+impl Drop for CounterGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An owned [`CounterGuard`], for guards that live in a response body.
+pub(crate) struct OwnedCounterGuard {
+    counters: Arc<crate::client::Shared>,
+}
+
+impl OwnedCounterGuard {
+    pub(crate) fn in_flight(shared: &Arc<crate::client::Shared>) -> Self {
+        shared.counters.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self {
+            counters: shared.clone(),
+        }
+    }
+}
+
+impl Drop for OwnedCounterGuard {
+    fn drop(&mut self) {
+        self.counters
+            .counters
+            .in_flight
+            .fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The client's runtime, counting the tasks spawned through it, so that [`ClientStats`] can
+/// show that nothing is left running.
+pub(crate) struct CountingRuntime {
+    inner: Arc<dyn Runtime>,
+    live: Arc<AtomicUsize>,
+}
+
+impl CountingRuntime {
+    pub(crate) fn new(inner: Arc<dyn Runtime>, live: Arc<AtomicUsize>) -> Self {
+        Self { inner, live }
+    }
+}
+
+struct LiveTask(Arc<AtomicUsize>);
+
+impl Drop for LiveTask {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Runtime for CountingRuntime {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        // The guard is owned by the future from the start: dropped with it, whether the task
+        // ran to completion or the executor discarded it.
+        let live = LiveTask(self.live.clone());
+        self.inner.spawn(Box::pin(async move {
+            let _live = live;
+            task.await;
+        }));
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
+        self.inner.sleep_until(deadline)
+    }
+
+    fn now(&self) -> Instant {
+        self.inner.now()
+    }
+
+    fn connect_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
+        self.inner.connect_tcp(host, port)
+    }
+}
+
+impl fmt::Debug for CountingRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CountingRuntime")
+            .field("runtime", &self.inner.name())
+            .field("live_tasks", &self.live.load(Ordering::SeqCst))
+            .finish()
+    }
+}
