@@ -190,11 +190,33 @@ impl Client {
         &self.settings.retry
     }
 
-    /// Refuses new calls (they fail with [`Error::Config`]) and closes idle connections.
-    /// Calls already in flight finish normally. Every clone of this client is closed.
+    /// Shuts the client down gracefully: refuses new calls (they fail with
+    /// [`Error::Config`]), closes idle connections, and waits up to 30 s for the calls in
+    /// flight (streams included) to finish. Every clone and derived client is closed.
+    /// Dropping a client without closing it is safe too; this is for an orderly exit.
     pub async fn close(&self) {
+        self.close_within(Duration::from_secs(30)).await;
+    }
+
+    /// [`close`](Self::close) with a bound of your choice; returns whether every call in
+    /// flight finished within it.
+    pub async fn close_within(&self, bound: Duration) -> bool {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.shared.transport.close().await;
+        let counters = &self.shared.counters;
+        let drained = async {
+            loop {
+                // Listen before checking, so a call finishing in between is not missed.
+                let listener = counters.drained.listen();
+                if counters.in_flight.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                listener.await;
+            }
+        };
+        claude_agent_core::rt::timeout(&*self.shared.runtime, bound, drained)
+            .await
+            .is_ok()
     }
 
     /// Whether [`Client::close`] was called on this client or a clone.

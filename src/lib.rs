@@ -34,7 +34,7 @@ pub use auth::ApiKey;
 pub use claude_agent_core::limit::{Limit, RateLimitInfo};
 pub use claude_agent_core::retry::{self, RetryPolicy};
 pub use claude_agent_core::types::{
-    self, ContentBlock, Message, MessageRequest, Role, StopReason, Usage,
+    self, ContentBlock, ContentDelta, Message, MessageRequest, Role, StopReason, StreamEvent, Usage,
 };
 pub use claude_agent_core::{ApiErrorKind, Error, Result, TimeoutPhase, transport};
 pub use client::{

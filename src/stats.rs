@@ -34,6 +34,8 @@ pub(crate) struct Counters {
     pub(crate) in_flight: AtomicUsize,
     pub(crate) waiting: AtomicUsize,
     pub(crate) tasks: Arc<AtomicUsize>,
+    /// Notified whenever `in_flight` drops to zero (what `Client::close` waits for).
+    pub(crate) drained: event_listener::Event,
 }
 
 impl Counters {
@@ -69,10 +71,10 @@ impl OwnedCounterGuard {
 
 impl Drop for OwnedCounterGuard {
     fn drop(&mut self) {
-        self.counters
-            .counters
-            .in_flight
-            .fetch_sub(1, Ordering::SeqCst);
+        let counters = &self.counters.counters;
+        if counters.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            counters.drained.notify(usize::MAX);
+        }
     }
 }
 

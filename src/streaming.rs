@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use http::{HeaderMap, StatusCode};
 
 use claude_agent_core::accumulate::MessageAccumulator;
-use claude_agent_core::rt::{Runtime, saturating_deadline, timeout};
+use claude_agent_core::rt::{Runtime, saturating_deadline};
 use claude_agent_core::sse::{SseDecoder, SseEvent};
 use claude_agent_core::transport::Body;
 use claude_agent_core::types::{ContentDelta, Message, StreamEvent};
@@ -73,9 +73,6 @@ pub struct MessageStream {
 /// How long a stream that saw `message_stop` waits for the end of its body, so that its
 /// connection can go back to the pool.
 const DRAIN_AFTER_STOP: Duration = Duration::from_secs(2);
-
-/// The most bytes read after `message_stop` while draining.
-const DRAIN_LIMIT: usize = 64 * 1024;
 
 impl MessageStream {
     pub(crate) fn new(
@@ -276,30 +273,6 @@ impl MessageStream {
             // reading so the rest of the hostile body is never buffered.
             self.body_done = true;
             self.pending_error = Some(oversized(error));
-        }
-    }
-}
-
-impl Drop for MessageStream {
-    fn drop(&mut self) {
-        // A complete reply whose body end has not been read yet: read it in the background
-        // (briefly, boundedly) so the connection is reused instead of closed. Any other
-        // unfinished body is dropped here, which closes its connection.
-        if self.stopped && !self.body_done {
-            let mut body = std::mem::replace(&mut self.body, Body::empty());
-            let runtime = self.runtime.clone();
-            self.runtime.spawn(Box::pin(async move {
-                let drain = async {
-                    let mut read = 0;
-                    while let Some(Ok(chunk)) = body.next().await {
-                        read += chunk.len();
-                        if read > DRAIN_LIMIT {
-                            break;
-                        }
-                    }
-                };
-                let _ = timeout(&*runtime, DRAIN_AFTER_STOP, drain).await;
-            }));
         }
     }
 }
