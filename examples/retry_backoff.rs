@@ -13,6 +13,7 @@ mod support;
 
 use std::time::Duration;
 
+use claude_agent::retry::Failure;
 use claude_agent::{RequestOptions, RetryPolicy};
 
 fn main() {
@@ -23,10 +24,13 @@ fn main() {
             .max_retries(4)
             .backoff(Duration::from_millis(100), Duration::from_secs(2))
             .on_retry(|event| {
+                let why = match event.failure {
+                    Failure::Status { status, .. } => format!("HTTP {}", status.as_u16()),
+                    other => format!("{other:?}"),
+                };
                 eprintln!(
-                    "attempt {} failed ({:?}); retrying in {} ms",
+                    "attempt {} failed ({why}); retrying in {} ms",
                     event.retries_done + 1,
-                    event.failure,
                     event.delay.as_millis()
                 );
             });

@@ -120,7 +120,8 @@ async fn a_storm_of_faults_and_cancellations_loses_nothing(rt: Rt) {
         }
     }
     eprintln!(
-        "soak (seed {seed}): {tally:?}, {} faults injected, {} connections",
+        "soak on {} (seed {seed}): {tally:?}, {} faults injected, {} connections",
+        client.runtime().name(),
         server.faults_injected(),
         server.connection_count()
     );
