@@ -31,11 +31,8 @@ impl<'a> Messages<'a> {
     /// # Cancellation
     /// Dropping the future at any point abandons the call: its connection is closed or
     /// returned to the pool, its concurrency permit released, nothing keeps running.
-    pub async fn create(&self, mut request: MessageRequest) -> Result<Response<Message>> {
-        request.stream = None;
-        let body = serialise(&request)?;
-        let tokens = Throttle::estimate_tokens(body.len(), request.max_tokens);
-        let body = Some(body);
+    pub async fn create(&self, request: MessageRequest) -> Result<Response<Message>> {
+        let (body, tokens) = prepare(request, None)?;
         let client = self.client;
         let call = client.with_retries(|retries_done| {
             let body = &body;
@@ -73,11 +70,8 @@ impl<'a> Messages<'a> {
     /// [`create`](Self::create)'s, so a retried stream never repeats content. The body is then
     /// read as you poll the [`MessageStream`], with at most the idle timeout between two
     /// chunks.
-    pub async fn stream(&self, mut request: MessageRequest) -> Result<MessageStream> {
-        request.stream = Some(true);
-        let body = serialise(&request)?;
-        let tokens = Throttle::estimate_tokens(body.len(), request.max_tokens);
-        let body = Some(body);
+    pub async fn stream(&self, request: MessageRequest) -> Result<MessageStream> {
+        let (body, tokens) = prepare(request, Some(true))?;
         let client = self.client;
         let call = client.with_retries(|retries_done| {
             let body = &body;
@@ -115,8 +109,11 @@ impl<'a> Messages<'a> {
 
 const MESSAGES: &str = "/v1/messages";
 
-fn serialise(request: &MessageRequest) -> Result<Bytes> {
-    serde_json::to_vec(request)
-        .map(Bytes::from)
-        .map_err(|e| Error::config(format!("request is not serialisable: {e}")))
+/// The JSON body of `request` with its `stream` flag set, and the tokens it is counted for.
+fn prepare(mut request: MessageRequest, stream: Option<bool>) -> Result<(Option<Bytes>, u32)> {
+    request.stream = stream;
+    let body = serde_json::to_vec(&request)
+        .map_err(|e| Error::config(format!("request is not serialisable: {e}")))?;
+    let tokens = Throttle::estimate_tokens(body.len(), request.max_tokens);
+    Ok((Some(Bytes::from(body)), tokens))
 }

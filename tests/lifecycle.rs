@@ -3,43 +3,14 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use claude_agent::{ApiErrorKind, Client, ClientStats, Error, MessageRequest, RequestOptions};
 use claude_agent_mock::{MockServer, Reply};
-use common::{Rt, TEST_KEY, on_all_runtimes};
+use common::{Rt, TEST_KEY, cancel_after, on_all_runtimes};
 use futures::StreamExt;
-
-/// Polls a future at most `polls` times (each after a real wake-up), then gives up on it:
-/// `None` means it was cancelled.
-struct CancelAfter<F> {
-    future: Pin<Box<F>>,
-    polls: usize,
-}
-
-impl<F: Future> Future for CancelAfter<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.polls == 0 {
-            return Poll::Ready(None);
-        }
-        self.polls -= 1;
-        self.future.as_mut().poll(cx).map(Some)
-    }
-}
-
-fn cancel_after<F: Future>(polls: usize, future: F) -> CancelAfter<F> {
-    CancelAfter {
-        future: Box::pin(future),
-        polls,
-    }
-}
 
 fn assert_idle(stats: ClientStats, what: &str) {
     assert_eq!(

@@ -5,14 +5,11 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use claude_agent::{Client, Error, MessageRequest, RetryPolicy};
 use claude_agent_mock::{FaultPlan, MockServer};
-use common::{Rt, TEST_KEY, on_all_runtimes};
+use common::{Rt, TEST_KEY, cancel_after, on_all_runtimes};
 use futures::StreamExt;
 
 const REQUESTS: usize = 2000;
@@ -27,24 +24,6 @@ struct Tally {
     decode: usize,
     connect: usize,
     cancelled: usize,
-}
-
-/// Polls a future at most `polls` times, then drops it.
-struct CancelAfter<F> {
-    future: Pin<Box<F>>,
-    polls: usize,
-}
-
-impl<F: Future> Future for CancelAfter<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.polls == 0 {
-            return Poll::Ready(None);
-        }
-        self.polls -= 1;
-        self.future.as_mut().poll(cx).map(Some)
-    }
 }
 
 async fn one_call(client: Client, i: usize) -> claude_agent::Result<String> {
@@ -90,10 +69,7 @@ async fn a_storm_of_faults_and_cancellations_loses_nothing(rt: Rt) {
             } else {
                 usize::MAX
             };
-            CancelAfter {
-                future: Box::pin(one_call(client, i)),
-                polls,
-            }
+            cancel_after(polls, one_call(client, i))
         })
         .buffer_unordered(CONCURRENCY)
         .collect()

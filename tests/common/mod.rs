@@ -75,6 +75,35 @@ pub fn run_thread_pool<F: Future<Output = ()>>(test: impl FnOnce(Rt) -> F) {
     futures::executor::block_on(test(rt));
 }
 
+/// Polls a future at most `polls` times (each after a real wake-up), then gives up on it and
+/// drops it: `None` means it was cancelled. Drives "drop a call at any await point" tests.
+pub struct CancelAfter<F> {
+    future: std::pin::Pin<Box<F>>,
+    polls: usize,
+}
+
+pub fn cancel_after<F: Future>(polls: usize, future: F) -> CancelAfter<F> {
+    CancelAfter {
+        future: Box::pin(future),
+        polls,
+    }
+}
+
+impl<F: Future> Future for CancelAfter<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        if self.polls == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.polls -= 1;
+        self.future.as_mut().poll(cx).map(Some)
+    }
+}
+
 /// A mock server that requires [`TEST_KEY`].
 pub fn mock() -> MockServer {
     MockServer::builder()

@@ -74,6 +74,8 @@ pub trait Transport: Send + Sync + fmt::Debug + 'static {
 pub struct ConnectTimeout(pub std::time::Duration);
 
 /// A snapshot of a transport's connection pool.
+///
+/// Transports fill it from `PoolStats::default()`; fields may be added in later versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct PoolStats {
@@ -83,20 +85,12 @@ pub struct PoolStats {
     pub idle: usize,
     /// Connections carrying a request or a response body now.
     pub in_use: usize,
+    /// Connections being opened now (TCP connect, proxy `CONNECT`, TLS and HTTP handshakes).
+    pub connecting: usize,
     /// Requests waiting for a connection slot (a per-host connection limit is reached).
     pub waiting: usize,
-}
-
-impl PoolStats {
-    /// A snapshot with these counts.
-    pub fn new(connections_opened: u64, idle: usize, in_use: usize, waiting: usize) -> Self {
-        Self {
-            connections_opened,
-            idle,
-            in_use,
-            waiting,
-        }
-    }
+    /// Requests in progress at any stage, response bodies included until they are dropped.
+    pub in_flight: usize,
 }
 
 /// A response body: a stream of byte chunks, ending early with an error if the connection

@@ -65,9 +65,9 @@ use rustls_pki_types::{CertificateDer, ServerName};
 
 use crate::body::ResponseBody;
 use crate::io::HyperIo;
-pub use crate::pool::PoolStats;
 use crate::pool::{InFlight, Key, Lease, Permit, Pool};
 pub use crate::proxy::{ProxyConfig, ProxyTarget};
+pub use claude_agent_core::transport::PoolStats;
 
 /// Default bound on TCP connect plus TLS handshake.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -145,14 +145,8 @@ impl Transport for HyperTransport {
         Box::pin(std::future::ready(()))
     }
 
-    fn pool_stats(&self) -> Option<claude_agent_core::transport::PoolStats> {
-        let stats = self.stats();
-        Some(claude_agent_core::transport::PoolStats::new(
-            stats.connections_opened,
-            stats.idle,
-            stats.in_use,
-            stats.waiting,
-        ))
+    fn pool_stats(&self) -> Option<PoolStats> {
+        Some(self.stats())
     }
 }
 

@@ -26,6 +26,7 @@ use async_lock::{Semaphore, SemaphoreGuardArc};
 use bytes::Bytes;
 use claude_agent_core::Error;
 use claude_agent_core::rt::Runtime;
+use claude_agent_core::transport::PoolStats;
 use futures_util::future::{Either, select};
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
@@ -43,30 +44,6 @@ pub(crate) struct Key {
     pub(crate) port: u16,
     /// The proxy the connection goes through (with its credentials), if any.
     pub(crate) proxy: Option<ProxyTarget>,
-}
-
-/// A snapshot of the connection pool, from [`HyperTransport::stats`](crate::HyperTransport::stats).
-///
-/// Once every request has finished, been dropped, or had its body dropped, `in_use`,
-/// `connecting`, `waiting` and `in_flight` are all 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct PoolStats {
-    /// TCP connections opened since the transport was built (to the proxy, when there is
-    /// one).
-    pub connections_opened: u64,
-    /// Keep-alive connections waiting in the pool for a request.
-    pub idle: usize,
-    /// Connections carrying a request or a response body now.
-    pub in_use: usize,
-    /// Connections being opened now (TCP connect, proxy `CONNECT`, TLS and HTTP handshakes).
-    pub connecting: usize,
-    /// Requests waiting for a connection slot under
-    /// [`max_connections_per_host`](crate::HyperTransportBuilder::max_connections_per_host).
-    pub waiting: usize,
-    /// Send futures plus response bodies alive now, at whatever stage (a body stays counted
-    /// until it is dropped, even after its connection was released).
-    pub in_flight: usize,
 }
 
 struct Idle {
@@ -312,14 +289,14 @@ impl Pool {
                 dead.extend(expired);
                 !list.is_empty()
             });
-            PoolStats {
-                connections_opened: state.opened,
-                idle: state.idle.values().map(VecDeque::len).sum(),
-                in_use: state.in_use,
-                connecting: state.connecting,
-                waiting: state.waiting,
-                in_flight: state.in_flight,
-            }
+            let mut stats = PoolStats::default();
+            stats.connections_opened = state.opened;
+            stats.idle = state.idle.values().map(VecDeque::len).sum();
+            stats.in_use = state.in_use;
+            stats.connecting = state.connecting;
+            stats.waiting = state.waiting;
+            stats.in_flight = state.in_flight;
+            stats
         };
         drop(dead);
         stats
