@@ -19,10 +19,12 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod blocking;
 mod client;
 mod idle;
 mod messages;
 mod options;
+pub mod patterns;
 mod response;
 pub mod rt;
 mod send;

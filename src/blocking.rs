@@ -1,0 +1,1 @@
+//! A synchronous client for synchronous code (being written).

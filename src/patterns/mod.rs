@@ -1,0 +1,1 @@
+//! The seeds' async patterns, runtime-agnostic (being written).
