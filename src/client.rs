@@ -271,6 +271,8 @@ pub struct ClientBuilder {
     requests_per_minute: Option<u32>,
     tokens_per_minute: Option<u32>,
     max_connections_per_host: Option<usize>,
+    pool_max_idle_per_host: Option<usize>,
+    pool_idle_timeout: Option<Duration>,
     use_env_proxy: bool,
 }
 
@@ -292,6 +294,8 @@ impl Default for ClientBuilder {
             requests_per_minute: None,
             tokens_per_minute: None,
             max_connections_per_host: None,
+            pool_max_idle_per_host: None,
+            pool_idle_timeout: None,
             use_env_proxy: true,
         }
     }
@@ -440,6 +444,18 @@ impl ClientBuilder {
         self
     }
 
+    /// At most `limit` idle keep-alive connections kept per host. Default 32.
+    pub fn pool_max_idle_per_host(mut self, limit: usize) -> Self {
+        self.pool_max_idle_per_host = Some(limit);
+        self
+    }
+
+    /// How long an idle keep-alive connection is kept for reuse. Default 90 s.
+    pub fn pool_idle_timeout(mut self, idle: Duration) -> Self {
+        self.pool_idle_timeout = Some(idle);
+        self
+    }
+
     /// Whether to honour `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (an HTTP `CONNECT`
     /// tunnel, with `user:password@` credentials sent as `Proxy-Authorization`). Default true.
     pub fn use_env_proxy(mut self, on: bool) -> Self {
@@ -502,6 +518,12 @@ impl ClientBuilder {
                 }
                 if let Some(limit) = self.max_connections_per_host {
                     builder = builder.max_connections_per_host(limit);
+                }
+                if let Some(limit) = self.pool_max_idle_per_host {
+                    builder = builder.pool_max_idle_per_host(limit);
+                }
+                if let Some(idle) = self.pool_idle_timeout {
+                    builder = builder.pool_idle_timeout(idle);
                 }
                 for der in self.root_certificates_der {
                     builder = builder.add_root_certificate_der(der);
