@@ -67,9 +67,8 @@ fn main() {
                 )
             });
         }
-        let runtime = client.runtime().clone();
         let mut finished = Vec::new();
-        let _ = claude_agent::rt::timeout_at(&*runtime, deadline, async {
+        let _ = claude_agent::rt::timeout_at(deadline, async {
             while let Some((i, reply)) = batch.next().await {
                 finished.push(i);
                 println!(

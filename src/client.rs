@@ -110,7 +110,7 @@ impl Client {
     /// A client configured from the environment: `ANTHROPIC_API_KEY` (required),
     /// `ANTHROPIC_BASE_URL` and `ANTHROPIC_MODEL` (optional).
     ///
-    /// The runtime is [`default_runtime`](crate::rt::default_runtime): call this inside your
+    /// The runtime is [`current_runtime`](crate::rt::current_runtime): call this inside your
     /// tokio runtime, or enable `runtime-smol` / `runtime-async-std`.
     pub fn from_env() -> Result<Self> {
         ClientBuilder::from_env().build()
@@ -249,7 +249,7 @@ impl fmt::Debug for Client {
 ///         .api_key("sk-ant-example")
 ///         .base_url("http://127.0.0.1:8080")
 ///         .timeout(Duration::from_secs(30))
-///         .build() // on the runtime it is built in: see `rt::default_runtime`
+///         .build() // on the runtime it is built in: see `rt::current_runtime`
 ///         .unwrap();
 ///     assert_eq!(client.base_url(), "http://127.0.0.1:8080");
 ///     assert!(!format!("{client:?}").contains("sk-ant-example"));
@@ -337,7 +337,7 @@ impl ClientBuilder {
         self
     }
 
-    /// The runtime to run on, overriding [`default_runtime`](crate::rt::default_runtime).
+    /// The runtime to run on, overriding [`current_runtime`](crate::rt::current_runtime).
     pub fn runtime(self, runtime: impl Runtime) -> Self {
         self.shared_runtime(Arc::new(runtime))
     }
@@ -504,7 +504,7 @@ impl ClientBuilder {
         let runtime: Arc<dyn Runtime> = Arc::new(CountingRuntime::new(
             match self.runtime {
                 Some(runtime) => runtime,
-                None => crate::rt::default_runtime()?,
+                None => crate::rt::current_runtime()?,
             },
             counters.tasks.clone(),
         ));

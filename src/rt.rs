@@ -1,15 +1,75 @@
-//! Runtime selection and runtime-agnostic helpers.
+//! The async runtime, without naming it: detection, selection and runtime-agnostic helpers.
 //!
-//! The client needs a [`Runtime`]: which one is chosen by cargo features (`runtime-tokio`, the
-//! default; `runtime-smol`; `runtime-async-std`) and, at run time, by where the client is built:
-//! see [`default_runtime`]. `ClientBuilder::runtime` always overrides.
+//! Code written against this module runs unchanged on tokio, smol, async-std or an executor
+//! of your own: [`sleep`], [`timeout`], [`spawn`], [`spawn_blocking`] and [`block_on`] use the
+//! *current* runtime, the one [`current_runtime`] returns.
+//!
+//! ```
+//! use std::time::Duration;
+//! use claude_agent::rt;
+//!
+//! // `asyncio.run(main())`: the runtime comes from the cargo features (and
+//! // `CLAUDE_AGENT_RUNTIME`); this code names none.
+//! let total = rt::block_on(async {
+//!     let background = rt::spawn(async { 40 });
+//!     let blocking = rt::spawn_blocking(|| 2); // off the async threads
+//!     rt::sleep(Duration::from_millis(1)).await;
+//!     let slow = rt::timeout(Duration::from_millis(5), rt::sleep(Duration::from_secs(60))).await;
+//!     assert!(slow.is_err());
+//!     background.await + blocking.await
+//! });
+//! assert_eq!(total, 42);
+//! ```
+//!
+//! # Which runtime is current
+//!
+//! [`current_runtime`] answers, in order:
+//! 1. the runtime of the innermost [`block_on`], [`spawn`]ed task or [`scope`] this code runs
+//!    in (and of the adapters' own `block_on` helpers);
+//! 2. tokio, inside a tokio runtime (feature `runtime-tokio`);
+//! 3. async-std, inside an async-std task (feature `runtime-async-std`);
+//! 4. outside any runtime: the one the environment variable [`RUNTIME_ENV`]
+//!    (`CLAUDE_AGENT_RUNTIME=tokio|smol|async-std`) names — for tokio a process-wide runtime
+//!    started on first use;
+//! 5. else smol's global executor (`runtime-smol`), else async-std (`runtime-async-std`).
+//!
+//! `ClientBuilder::runtime` always overrides it for a client. A bare `smol::block_on` cannot
+//! be detected (smol has no "current executor"); inside one, step 5 picks smol anyway when
+//! `runtime-smol` is on.
+//!
+//! # Choosing the runtime at run time
+//!
+//! `CLAUDE_AGENT_RUNTIME` also decides what [`block_on`] and
+//! [`blocking::Client`](crate::blocking::Client) run on, so one build with all runtime features
+//! runs any program on any of them:
+//!
+//! ```sh
+//! CLAUDE_AGENT_RUNTIME=async-std cargo run --example quickstart --all-features
+//! ```
+//!
+//! Without it, [`block_on`] uses tokio (`runtime-tokio`), else smol, else async-std. A value
+//! naming a runtime whose feature is off, or no runtime at all, is an error (a panic for the
+//! panicking helpers) that says which feature to enable.
+//!
+//! # Explicit runtimes
+//!
+//! Library code that holds a runtime (`client.runtime()`) uses the functions of
+//! [`with_runtime`], which take it as their first argument.
 
+use std::fmt;
 use std::future::Future;
+use std::str::FromStr;
+#[cfg(any(
+    feature = "runtime-tokio",
+    feature = "runtime-smol",
+    feature = "runtime-async-std"
+))]
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub use claude_agent_core::rt::{
-    AsyncIo, BoxFuture, Elapsed, JoinHandle, Runtime, Sleep, saturating_deadline, sleep, spawn,
-    timeout, timeout_at,
+    AsyncIo, BoxFuture, ContextGuard, Elapsed, JoinHandle, Runtime, Scoped, SharedRuntime, Sleep,
+    ThreadContext, saturating_deadline,
 };
 
 #[cfg(feature = "runtime-async-std")]
@@ -21,21 +81,251 @@ pub use claude_agent_tokio::TokioRuntime;
 
 use crate::Error;
 
-/// The runtime a client built here and now should use.
+/// The helpers of this module with the runtime passed explicitly, for code that holds one
+/// (a library given a runtime, or `client.runtime()`).
 ///
-/// In order: tokio when called inside a tokio runtime (feature `runtime-tokio`); async-std when
-/// called inside an async-std task (feature `runtime-async-std`); smol's global executor
-/// (feature `runtime-smol`); async-std (feature `runtime-async-std`). With no runtime feature,
-/// or only `runtime-tokio` outside a tokio runtime, this is an [`Error::Config`] that says what
-/// to do, never a panic.
-pub fn default_runtime() -> Result<Arc<dyn Runtime>, Error> {
-    #[cfg(feature = "runtime-tokio")]
-    if let Some(runtime) = claude_agent_tokio::TokioRuntime::try_current() {
-        return Ok(Arc::new(runtime));
+/// ```
+/// use std::time::{Duration, Instant};
+/// use claude_agent::rt::{self, with_runtime};
+///
+/// rt::block_on(async {
+///     let runtime = rt::current_runtime().unwrap();
+///     with_runtime::sleep(&*runtime, Duration::from_millis(1)).await;
+///     let deadline = Instant::now() + Duration::from_millis(1);
+///     let late = with_runtime::timeout_at(&*runtime, deadline, std::future::pending::<()>()).await;
+///     assert!(late.is_err());
+///     assert_eq!(with_runtime::spawn(&*runtime, async { 7 }).await, 7);
+///     assert_eq!(with_runtime::spawn_blocking(&*runtime, || 6).await, 6);
+/// });
+/// ```
+pub mod with_runtime {
+    pub use claude_agent_core::rt::{sleep, spawn, spawn_blocking, timeout, timeout_at};
+}
+
+/// The environment variable that picks the runtime at run time: `tokio`, `smol` or
+/// `async-std` (see the [module docs](self)).
+pub const RUNTIME_ENV: &str = "CLAUDE_AGENT_RUNTIME";
+
+/// One of the runtimes claude-agent ships an adapter for.
+///
+/// ```
+/// use claude_agent::rt::RuntimeKind;
+///
+/// let kind: RuntimeKind = "async-std".parse().unwrap();
+/// assert_eq!(kind, RuntimeKind::AsyncStd);
+/// assert_eq!(kind.name(), "async-std");
+/// assert!(RuntimeKind::Tokio.is_enabled() == cfg!(feature = "runtime-tokio"));
+/// assert!("tokyo".parse::<RuntimeKind>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RuntimeKind {
+    /// tokio (feature `runtime-tokio`).
+    Tokio,
+    /// smol (feature `runtime-smol`).
+    Smol,
+    /// async-std (feature `runtime-async-std`; deprecated upstream).
+    AsyncStd,
+}
+
+impl RuntimeKind {
+    /// Every kind, in the order [`block_on`] prefers them.
+    pub const ALL: [RuntimeKind; 3] = [Self::Tokio, Self::Smol, Self::AsyncStd];
+
+    /// The name [`Runtime::name`] reports for it, and that [`RUNTIME_ENV`] accepts.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Tokio => "tokio",
+            Self::Smol => "smol",
+            Self::AsyncStd => "async-std",
+        }
     }
-    #[cfg(feature = "runtime-async-std")]
-    if let Some(runtime) = claude_agent_async_std::AsyncStdRuntime::try_current() {
-        return Ok(Arc::new(runtime));
+
+    /// The cargo feature that compiles it in.
+    pub const fn feature(self) -> &'static str {
+        match self {
+            Self::Tokio => "runtime-tokio",
+            Self::Smol => "runtime-smol",
+            Self::AsyncStd => "runtime-async-std",
+        }
+    }
+
+    /// Whether its feature is enabled in this build.
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            Self::Tokio => cfg!(feature = "runtime-tokio"),
+            Self::Smol => cfg!(feature = "runtime-smol"),
+            Self::AsyncStd => cfg!(feature = "runtime-async-std"),
+        }
+    }
+
+    /// The kind [`RUNTIME_ENV`] asks for: `Ok(None)` when it is unset or empty, an
+    /// [`Error::Config`] when it names an unknown runtime or one whose feature is off.
+    pub fn from_env() -> Result<Option<Self>, Error> {
+        let Some(value) = std::env::var_os(RUNTIME_ENV) else {
+            return Ok(None);
+        };
+        let value = value.to_string_lossy();
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let kind: Self = value
+            .parse()
+            .map_err(|e| Error::config(format!("{RUNTIME_ENV}={value:?}: {e}")))?;
+        kind.check_enabled()?;
+        Ok(Some(kind))
+    }
+
+    /// What [`block_on`] and `blocking::Client` run on: [`RUNTIME_ENV`] if set, else the
+    /// first enabled of tokio, smol, async-std; an [`Error::Config`] naming the features when
+    /// none is enabled.
+    pub fn preferred() -> Result<Self, Error> {
+        if let Some(kind) = Self::from_env()? {
+            return Ok(kind);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.is_enabled())
+            .ok_or_else(|| Error::config(NO_RUNTIME_FEATURE))
+    }
+
+    /// A handle to this runtime usable from anywhere: smol's and async-std's global
+    /// executors, or for tokio the runtime the caller is in, else a process-wide one
+    /// (`claude_agent_tokio::TokioRuntime::global`).
+    pub fn runtime(self) -> Result<SharedRuntime, Error> {
+        self.check_enabled()?;
+        match self {
+            #[cfg(feature = "runtime-tokio")]
+            Self::Tokio => Ok(match claude_agent_tokio::TokioRuntime::try_current() {
+                Some(runtime) => Arc::new(runtime),
+                None => Arc::new(
+                    claude_agent_tokio::TokioRuntime::global()
+                        .map_err(|e| Error::config(e.to_string()))?,
+                ),
+            }),
+            #[cfg(feature = "runtime-smol")]
+            Self::Smol => Ok(Arc::new(claude_agent_smol::SmolRuntime::new())),
+            #[cfg(feature = "runtime-async-std")]
+            Self::AsyncStd => Ok(Arc::new(claude_agent_async_std::AsyncStdRuntime::new())),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("check_enabled rejected disabled runtimes"),
+        }
+    }
+
+    /// Runs `future` to completion on this runtime, blocking the current thread, as
+    /// [`block_on`] does for the preferred runtime.
+    ///
+    /// ```
+    /// use claude_agent::rt::{self, RuntimeKind};
+    ///
+    /// for kind in RuntimeKind::ALL.into_iter().filter(|kind| kind.is_enabled()) {
+    ///     assert_eq!(kind.block_on(async { rt::runtime_name() }), Some(kind.name()));
+    /// }
+    /// ```
+    ///
+    /// # Panics
+    /// When called from async code (the event loop is already running: use `.await`), when
+    /// this runtime's feature is off, or when tokio cannot start its runtime.
+    #[track_caller]
+    pub fn block_on<F: Future>(self, future: F) -> F::Output {
+        if in_async_context() {
+            panic!("{BLOCK_ON_IN_ASYNC}");
+        }
+        if let Err(error) = self.check_enabled() {
+            panic!("{error}");
+        }
+        match self {
+            #[cfg(feature = "runtime-tokio")]
+            Self::Tokio => claude_agent_tokio::block_on(future),
+            #[cfg(feature = "runtime-smol")]
+            Self::Smol => claude_agent_smol::block_on(future),
+            #[cfg(feature = "runtime-async-std")]
+            Self::AsyncStd => claude_agent_async_std::block_on(future),
+            #[allow(unreachable_patterns)]
+            _ => {
+                drop(future);
+                unreachable!("check_enabled rejected disabled runtimes")
+            }
+        }
+    }
+
+    fn check_enabled(self) -> Result<(), Error> {
+        if self.is_enabled() {
+            Ok(())
+        } else {
+            Err(Error::config(format!(
+                "the {} runtime is not compiled in: enable the claude-agent feature `{}`",
+                self.name(),
+                self.feature()
+            )))
+        }
+    }
+}
+
+impl fmt::Display for RuntimeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing a [`RuntimeKind`] from a name it does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRuntime(String);
+
+impl fmt::Display for UnknownRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown runtime {:?}: expected `tokio`, `smol` or `async-std`",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownRuntime {}
+
+impl FromStr for RuntimeKind {
+    type Err = UnknownRuntime;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "tokio" => Ok(Self::Tokio),
+            "smol" => Ok(Self::Smol),
+            "async-std" | "async_std" | "asyncstd" => Ok(Self::AsyncStd),
+            _ => Err(UnknownRuntime(name.to_owned())),
+        }
+    }
+}
+
+const NO_RUNTIME_FEATURE: &str = "no async runtime feature is enabled: enable one of the \
+     claude-agent features `runtime-tokio`, `runtime-smol` or `runtime-async-std`, or pass a \
+     runtime with ClientBuilder::runtime";
+
+const BLOCK_ON_IN_ASYNC: &str = "claude_agent::rt::block_on called from async code (the event \
+     loop is already running): .await the future instead, or run the blocking part with \
+     claude_agent::rt::spawn_blocking";
+
+/// The runtime the caller is in, or the one to use here: see the
+/// [module docs](self#which-runtime-is-current) for the order.
+///
+/// This is the non-panicking way to the runtime the other helpers of this module use; it is
+/// also what a `Client` is built on unless `ClientBuilder::runtime` says otherwise. With no
+/// runtime feature, or only `runtime-tokio` outside a tokio runtime (and no
+/// `CLAUDE_AGENT_RUNTIME=tokio`), it is an [`Error::Config`] that says what to do.
+///
+/// ```
+/// use claude_agent::rt;
+///
+/// let name = rt::block_on(async { rt::current_runtime().map(|runtime| runtime.name()) });
+/// assert!(name.is_ok());
+/// ```
+pub fn current_runtime() -> Result<SharedRuntime, Error> {
+    if let Some(runtime) = runtime_in_context() {
+        return Ok(runtime);
+    }
+    if let Some(kind) = RuntimeKind::from_env()? {
+        return kind.runtime();
     }
     #[cfg(feature = "runtime-smol")]
     return Ok(Arc::new(claude_agent_smol::SmolRuntime::new()));
@@ -43,37 +333,266 @@ pub fn default_runtime() -> Result<Arc<dyn Runtime>, Error> {
     return Ok(Arc::new(claude_agent_async_std::AsyncStdRuntime::new()));
     #[allow(unreachable_code)]
     Err(Error::config(if cfg!(feature = "runtime-tokio") {
-        "no async runtime available: the client was built outside a tokio runtime; build it \
-         inside one (e.g. in #[tokio::main]), enable the `runtime-smol` or `runtime-async-std` \
-         feature, or pass one with ClientBuilder::runtime"
-    } else {
-        "no async runtime feature is enabled: enable one of the claude-agent features \
-         `runtime-tokio`, `runtime-smol` or `runtime-async-std`, or pass a runtime with \
+        "no async runtime available: called outside a tokio runtime; call it inside one \
+         (e.g. in #[tokio::main] or claude_agent::rt::block_on), set CLAUDE_AGENT_RUNTIME=tokio, \
+         enable the `runtime-smol` or `runtime-async-std` feature, or pass one with \
          ClientBuilder::runtime"
+    } else {
+        NO_RUNTIME_FEATURE
     }))
 }
 
-/// Runs a future to completion on the runtime chosen by the enabled features, blocking the
-/// current thread: `asyncio.run` for Rust. Examples use it so that they never name a runtime.
+/// The same as [`current_runtime`], under its former name.
+pub fn default_runtime() -> Result<SharedRuntime, Error> {
+    current_runtime()
+}
+
+/// The name of the runtime the caller runs in (`"tokio"`, `"smol"`, `"async-std"`, or a
+/// custom runtime's [`Runtime::name`]), or `None` outside any: the seeds' "check the event
+/// loop" (`asyncio.get_running_loop()`).
 ///
-/// With `runtime-tokio` (checked first) a multi-threaded tokio runtime is built for the call;
-/// with `runtime-smol` it is `smol::block_on`; with `runtime-async-std`,
-/// `async_std::task::block_on`. Without a runtime feature the future is polled by a minimal
-/// executor on this thread, which works for futures that need no runtime.
+/// Steps 1 to 3 of the [detection order](self#which-runtime-is-current); the environment and
+/// the defaults are not consulted. A bare `smol::block_on` is not detectable and answers
+/// `None`; [`block_on`], [`spawn`] and `claude_agent_smol::block_on` are.
+///
+/// ```
+/// use claude_agent::rt;
+///
+/// assert_eq!(rt::runtime_name(), None); // plain sync code
+/// let inside = rt::block_on(async { rt::runtime_name() });
+/// assert!(inside.is_some());
+/// ```
+pub fn runtime_name() -> Option<&'static str> {
+    runtime_in_context().map(|runtime| runtime.name())
+}
+
+/// The runtime of the caller's context: the innermost mark, tokio's context, an async-std task.
+fn runtime_in_context() -> Option<SharedRuntime> {
+    if let Some(ThreadContext::Async(Some(runtime))) = ThreadContext::current() {
+        return Some(runtime);
+    }
+    #[cfg(feature = "runtime-tokio")]
+    if let Some(runtime) = claude_agent_tokio::TokioRuntime::try_current() {
+        return Some(Arc::new(runtime));
+    }
+    #[cfg(feature = "runtime-async-std")]
+    if let Some(runtime) = claude_agent_async_std::AsyncStdRuntime::try_current() {
+        return Some(Arc::new(runtime));
+    }
+    None
+}
+
+/// Whether the calling thread is polling async code, so that blocking it would stall (or
+/// deadlock) its event loop. A [`spawn_blocking`] closure may block even though a tokio
+/// context is present on its thread.
+pub(crate) fn in_async_context() -> bool {
+    match ThreadContext::current() {
+        Some(ThreadContext::Async(_)) => true,
+        Some(ThreadContext::Blocking) => false,
+        None => {
+            #[cfg(feature = "runtime-tokio")]
+            if claude_agent_tokio::TokioRuntime::try_current().is_some() {
+                return true;
+            }
+            #[cfg(feature = "runtime-async-std")]
+            if claude_agent_async_std::AsyncStdRuntime::try_current().is_some() {
+                return true;
+            }
+            false
+        }
+    }
+}
+
+#[track_caller]
+fn expect_runtime() -> SharedRuntime {
+    match current_runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => panic!("claude_agent::rt: {error}"),
+    }
+}
+
+/// Waits until `duration` has passed, on the current runtime's timer.
+///
+/// The returned timer is resettable ([`Sleep::reset`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use claude_agent::rt;
+///
+/// rt::block_on(async { rt::sleep(Duration::from_millis(1)).await });
+/// ```
 ///
 /// # Panics
-/// Panics if called from inside a tokio runtime (tokio forbids nested `block_on`); use
-/// `.await` there.
+/// When there is no usable runtime: see [`current_runtime`], the non-panicking way to check.
+#[track_caller]
+pub fn sleep(duration: Duration) -> std::pin::Pin<Box<dyn Sleep>> {
+    let runtime = expect_runtime();
+    runtime.sleep_until(saturating_deadline(runtime.now(), duration))
+}
+
+/// Waits until `deadline`, on the current runtime's timer.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use claude_agent::rt;
+///
+/// rt::block_on(async { rt::sleep_until(Instant::now() + Duration::from_millis(1)).await });
+/// ```
+///
+/// # Panics
+/// When there is no usable runtime: see [`current_runtime`].
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> std::pin::Pin<Box<dyn Sleep>> {
+    expect_runtime().sleep_until(deadline)
+}
+
+/// Awaits `future` for at most `duration`; past it, the future is dropped (cancelled) and
+/// [`Elapsed`] returned: `asyncio.wait_for`.
+///
+/// ```
+/// use std::time::Duration;
+/// use claude_agent::rt;
+///
+/// rt::block_on(async {
+///     assert_eq!(rt::timeout(Duration::from_secs(5), async { 1 }).await, Ok(1));
+///     let never = std::future::pending::<()>();
+///     assert!(rt::timeout(Duration::from_millis(1), never).await.is_err());
+/// });
+/// ```
+///
+/// # Panics
+/// When there is no usable runtime: see [`current_runtime`].
+#[track_caller]
+pub fn timeout<F: Future>(
+    duration: Duration,
+    future: F,
+) -> impl Future<Output = Result<F::Output, Elapsed>> {
+    let runtime = expect_runtime();
+    async move { claude_agent_core::rt::timeout(&*runtime, duration, future).await }
+}
+
+/// Awaits `future` until `deadline`; past it, the future is dropped and [`Elapsed`] returned.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use claude_agent::rt;
+///
+/// rt::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(1);
+///     assert!(rt::timeout_at(deadline, std::future::pending::<()>()).await.is_err());
+/// });
+/// ```
+///
+/// # Panics
+/// When there is no usable runtime: see [`current_runtime`].
+#[track_caller]
+pub fn timeout_at<F: Future>(
+    deadline: Instant,
+    future: F,
+) -> impl Future<Output = Result<F::Output, Elapsed>> {
+    let runtime = expect_runtime();
+    async move { claude_agent_core::rt::timeout_at(&*runtime, deadline, future).await }
+}
+
+/// Runs `future` as a task on the current runtime: `asyncio.create_task`.
+///
+/// Dropping the returned [`JoinHandle`] cancels the task; [`JoinHandle::detach`] lets it run
+/// on. Inside the task the same runtime is current, whatever thread polls it.
+///
+/// ```
+/// use claude_agent::rt;
+///
+/// rt::block_on(async {
+///     let task = rt::spawn(async { rt::runtime_name() });
+///     assert_eq!(task.await, rt::runtime_name());
+/// });
+/// ```
+///
+/// # Panics
+/// When there is no usable runtime: see [`current_runtime`].
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime = expect_runtime();
+    claude_agent_core::rt::spawn(
+        &*runtime,
+        ThreadContext::Async(Some(runtime.clone())).scope(future),
+    )
+}
+
+/// Runs the blocking closure `f` away from the async threads (the current runtime's blocking
+/// pool) and returns a handle to its result: `loop.run_in_executor(None, f)`.
+///
+/// Dropping the handle before the closure started means it never starts; a running closure
+/// cannot be interrupted and runs to its end. Inside it, `blocking::Client` may be used.
+///
+/// ```
+/// use claude_agent::rt;
+///
+/// let sum = rt::block_on(async { rt::spawn_blocking(|| (1..=100u64).sum::<u64>()).await });
+/// assert_eq!(sum, 5050);
+/// ```
+///
+/// # Panics
+/// When there is no usable runtime: see [`current_runtime`].
+#[track_caller]
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    claude_agent_core::rt::spawn_blocking(&*expect_runtime(), f)
+}
+
+/// Runs `future` with `runtime` as the current runtime of this module's helpers (and of
+/// clients built inside), wherever it is polled: how code on an executor of your own makes
+/// [`sleep`], [`spawn`] and friends use it.
+///
+/// ```
+/// use claude_agent::rt;
+///
+/// rt::block_on(async {
+///     let runtime = rt::current_runtime().unwrap();
+///     let name = rt::scope(runtime.clone(), async { rt::runtime_name() }).await;
+///     assert_eq!(name, Some(runtime.name()));
+/// });
+/// ```
+pub fn scope<F: Future>(runtime: SharedRuntime, future: F) -> Scoped<F> {
+    ThreadContext::Async(Some(runtime)).scope(future)
+}
+
+/// Runs a future to completion, blocking the current thread: `asyncio.run` for Rust.
+/// Examples use it so that they never name a runtime.
+///
+/// It runs on [`RuntimeKind::preferred`]: the runtime [`RUNTIME_ENV`] names, else tokio
+/// (`runtime-tokio`: a multi-threaded runtime built for the call and shut down after it),
+/// else smol (`smol::block_on`, tasks on smol's global executor), else async-std. Inside, that
+/// runtime is current for this module's helpers. Without a runtime feature the future is
+/// polled by a minimal executor on this thread, which serves futures that need no runtime.
+///
+/// ```
+/// use claude_agent::rt;
+///
+/// assert_eq!(rt::block_on(async { 6 * 7 }), 42);
+/// ```
+///
+/// # Panics
+/// When called from async code — inside a runtime's task or another `block_on` — since the
+/// event loop is already running there: `.await` instead, or use [`spawn_blocking`]. Also
+/// when [`RUNTIME_ENV`] names an unknown runtime or one whose feature is off.
+#[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    #[cfg(feature = "runtime-tokio")]
-    return claude_agent_tokio::block_on(future);
-    #[cfg(all(feature = "runtime-smol", not(feature = "runtime-tokio")))]
-    return claude_agent_smol::block_on(future);
-    #[cfg(all(
-        feature = "runtime-async-std",
-        not(any(feature = "runtime-tokio", feature = "runtime-smol"))
-    ))]
-    return claude_agent_async_std::block_on(future);
-    #[allow(unreachable_code)]
-    futures_lite::future::block_on(future)
+    match RuntimeKind::preferred() {
+        Ok(kind) => kind.block_on(future),
+        Err(_) if RuntimeKind::ALL.iter().all(|kind| !kind.is_enabled()) => {
+            if in_async_context() {
+                panic!("{BLOCK_ON_IN_ASYNC}");
+            }
+            futures_lite::future::block_on(future)
+        }
+        Err(error) => panic!("claude_agent::rt::block_on: {error}"),
+    }
 }

@@ -115,6 +115,10 @@ impl Runtime for CountingRuntime {
         }));
     }
 
+    fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
+        self.inner.spawn_blocking(task);
+    }
+
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
         self.inner.sleep_until(deadline)
     }

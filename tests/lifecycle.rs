@@ -140,7 +140,7 @@ async fn background_tasks_end_after_close(rt: Rt) {
         if client.stats().tasks == 0 {
             return;
         }
-        claude_agent::rt::sleep(&**client.runtime(), Duration::from_millis(5)).await;
+        claude_agent::rt::with_runtime::sleep(&**client.runtime(), Duration::from_millis(5)).await;
     }
     panic!("tasks still alive after close: {:?}", client.stats());
 }

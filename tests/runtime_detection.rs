@@ -1,6 +1,6 @@
-//! `default_runtime` picks the runtime the caller is on.
+//! `current_runtime` picks the runtime the caller is on.
 
-use claude_agent::rt::default_runtime;
+use claude_agent::rt::current_runtime;
 
 #[test]
 fn inside_tokio_it_is_tokio() {
@@ -8,21 +8,29 @@ fn inside_tokio_it_is_tokio() {
         .enable_all()
         .build()
         .unwrap();
-    let name = runtime.block_on(async { default_runtime().unwrap().name() });
+    let name = runtime.block_on(async { current_runtime().unwrap().name() });
     assert_eq!(name, "tokio");
 }
 
 #[test]
 fn inside_async_std_it_is_async_std() {
-    let name = async_std::task::block_on(async { default_runtime().unwrap().name() });
+    let name = async_std::task::block_on(async { current_runtime().unwrap().name() });
     assert_eq!(name, "async-std");
 }
 
 #[test]
 fn elsewhere_it_is_smol() {
-    assert_eq!(default_runtime().unwrap().name(), "smol");
-    let name = smol::block_on(async { default_runtime().unwrap().name() });
+    assert_eq!(current_runtime().unwrap().name(), "smol");
+    let name = smol::block_on(async { current_runtime().unwrap().name() });
     assert_eq!(name, "smol");
+}
+
+#[test]
+fn default_runtime_is_an_alias() {
+    assert_eq!(
+        claude_agent::rt::default_runtime().unwrap().name(),
+        current_runtime().unwrap().name()
+    );
 }
 
 #[test]

@@ -31,9 +31,10 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
-use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 
 /// A [`Runtime`] on async-std.
 ///
@@ -71,9 +72,15 @@ impl AsyncStdRuntime {
     }
 }
 
-/// Runs `future` to completion on the current thread with `async_std::task::block_on`.
+/// Runs `future` to completion on the current thread with `async_std::task::block_on`,
+/// the thread marked [`ThreadContext::Async`] with [`AsyncStdRuntime`] meanwhile.
+///
+/// ```
+/// assert_eq!(claude_agent_async_std::block_on(async { 6 * 7 }), 42);
+/// ```
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    async_std::task::block_on(future)
+    let runtime: Arc<dyn Runtime> = Arc::new(AsyncStdRuntime::new());
+    async_std::task::block_on(ThreadContext::Async(Some(runtime)).scope(future))
 }
 
 impl Runtime for AsyncStdRuntime {
@@ -84,6 +91,11 @@ impl Runtime for AsyncStdRuntime {
     fn spawn(&self, task: BoxFuture<'static, ()>) {
         // Dropping an async-std JoinHandle detaches the task.
         drop(async_std::task::spawn(task));
+    }
+
+    fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
+        // Dropping an async-std JoinHandle detaches the closure.
+        drop(async_std::task::spawn_blocking(task));
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {

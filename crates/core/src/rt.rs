@@ -51,6 +51,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_channel::oneshot;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::future::{FutureExt, RemoteHandle};
 
@@ -110,6 +114,42 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
         host: &str,
         port: u16,
     ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>>;
+
+    /// Runs a blocking closure (file I/O, CPU-heavy work, a synchronous library) away from the
+    /// threads that poll async tasks, so it never stalls them.
+    ///
+    /// The default starts a new OS thread per call, which is correct on any executor; the
+    /// adapters override it with their runtime's blocking pool (tokio's
+    /// `Handle::spawn_blocking`, smol's `unblock`, async-std's `spawn_blocking`). [`spawn_blocking`]
+    /// (the function) builds an awaitable [`JoinHandle`] on top of this.
+    ///
+    /// # Panics
+    /// The default panics if the OS refuses to start a thread, as [`std::thread::spawn`] does.
+    ///
+    /// ```
+    /// use claude_agent_core::rt::Runtime;
+    /// # use std::{io, pin::Pin, time::Instant};
+    /// # use claude_agent_core::rt::{AsyncIo, BoxFuture, Sleep};
+    /// # #[derive(Debug)] struct Inert;
+    /// # impl Runtime for Inert {
+    /// #     fn name(&self) -> &'static str { "inert" }
+    /// #     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
+    /// #     fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> { unimplemented!() }
+    /// #     fn connect_tcp(&self, _: &str, _: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+    /// #         unimplemented!()
+    /// #     }
+    /// # }
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// // `Inert` does not override `spawn_blocking`: this runs on a new thread.
+    /// Inert.spawn_blocking(Box::new(move || tx.send(6 * 7).unwrap()));
+    /// assert_eq!(rx.recv().unwrap(), 42);
+    /// ```
+    fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
+        std::thread::Builder::new()
+            .name("claude-agent-blocking".to_owned())
+            .spawn(task)
+            .expect("starting a thread for a blocking task");
+    }
 }
 
 /// Runs `future` on `runtime` and returns a handle to its output.
@@ -124,19 +164,124 @@ where
 {
     let (task, handle) = future.remote_handle();
     runtime.spawn(Box::pin(task));
-    JoinHandle { handle }
+    JoinHandle {
+        inner: Inner::Remote(handle),
+    }
 }
 
-/// The output of a task started with [`spawn`]; cancels the task when dropped.
+/// Runs the blocking closure `f` with [`Runtime::spawn_blocking`] and returns a handle to its
+/// result.
+///
+/// A closure cannot be interrupted: dropping the [`JoinHandle`] before the closure started
+/// means it never starts, but once it runs it runs to the end (its result is then discarded).
+/// A panic in the closure resumes in the task that awaits the handle. While the closure runs,
+/// [`ThreadContext::current`] is [`ThreadContext::Blocking`], which tells synchronous APIs
+/// built on the SDK that they may block this thread.
+///
+/// ```
+/// use claude_agent_core::rt::{self, Runtime};
+/// # use std::{io, pin::Pin, time::Instant};
+/// # use claude_agent_core::rt::{AsyncIo, BoxFuture, Sleep};
+/// # #[derive(Debug)] struct Inert;
+/// # impl Runtime for Inert {
+/// #     fn name(&self) -> &'static str { "inert" }
+/// #     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
+/// #     fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> { unimplemented!() }
+/// #     fn connect_tcp(&self, _: &str, _: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+/// #         unimplemented!()
+/// #     }
+/// # }
+/// let handle = rt::spawn_blocking(&Inert, || std::iter::repeat_n(7u64, 6).product::<u64>());
+/// assert_eq!(futures::executor::block_on(handle), 7u64.pow(6));
+/// ```
+pub fn spawn_blocking<F, T>(runtime: &dyn Runtime, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let flag = cancelled.clone();
+    runtime.spawn_blocking(Box::new(move || {
+        if flag.load(Ordering::SeqCst) {
+            return;
+        }
+        let _blocking = ThreadContext::Blocking.enter();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        // The receiver may be gone (the handle was dropped meanwhile): nobody wants the result.
+        let _ = tx.send(result);
+    }));
+    JoinHandle {
+        inner: Inner::Blocking {
+            result: rx,
+            cancel: CancelOnDrop {
+                flag: cancelled,
+                armed: true,
+            },
+        },
+    }
+}
+
+/// The output of a task started with [`spawn`] or [`spawn_blocking`]; cancels the task when
+/// dropped.
+///
+/// Awaiting it returns the task's output; a panic in the task resumes in the awaiting task,
+/// as with `std::thread::JoinHandle::join().unwrap()`.
+///
+/// ```
+/// use claude_agent_core::rt;
+/// # use std::{io, pin::Pin, time::Instant};
+/// # use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+/// # #[derive(Debug)] struct Inert;
+/// # impl Runtime for Inert {
+/// #     fn name(&self) -> &'static str { "inert" }
+/// #     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
+/// #     fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> { unimplemented!() }
+/// #     fn connect_tcp(&self, _: &str, _: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+/// #         unimplemented!()
+/// #     }
+/// # }
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// // Detached: runs to the end although nobody awaits it.
+/// rt::spawn_blocking(&Inert, move || tx.send("done").unwrap()).detach();
+/// assert_eq!(rx.recv().unwrap(), "done");
+/// ```
 #[must_use = "dropping a JoinHandle cancels its task; call detach() to let it run"]
 pub struct JoinHandle<T> {
-    handle: RemoteHandle<T>,
+    inner: Inner<T>,
+}
+
+enum Inner<T> {
+    /// A future spawned with [`spawn`]: dropping the remote handle cancels it.
+    Remote(RemoteHandle<T>),
+    /// A closure given to [`spawn_blocking`].
+    Blocking {
+        result: oneshot::Receiver<std::thread::Result<T>>,
+        cancel: CancelOnDrop,
+    },
+}
+
+/// Tells a blocking closure that has not started yet not to start, unless disarmed.
+struct CancelOnDrop {
+    flag: Arc<AtomicBool>,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.flag.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 impl<T: 'static> JoinHandle<T> {
     /// Lets the task run to completion without anyone waiting for it.
     pub fn detach(self) {
-        self.handle.forget();
+        match self.inner {
+            Inner::Remote(handle) => handle.forget(),
+            Inner::Blocking { mut cancel, .. } => cancel.armed = false,
+        }
     }
 }
 
@@ -152,7 +297,16 @@ impl<T: 'static> Future for JoinHandle<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         // A panicking task resumes its panic here, in the task that awaits it, as with
         // `std::thread::JoinHandle::join().unwrap()`.
-        self.handle.poll_unpin(cx)
+        match &mut self.inner {
+            Inner::Remote(handle) => handle.poll_unpin(cx),
+            Inner::Blocking { result, .. } => match std::task::ready!(result.poll_unpin(cx)) {
+                Ok(Ok(output)) => Poll::Ready(output),
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(oneshot::Canceled) => {
+                    panic!("a blocking task was dropped before it ran (its runtime shut down)")
+                }
+            },
+        }
     }
 }
 
@@ -209,3 +363,119 @@ pub fn saturating_deadline(now: Instant, duration: Duration) -> Instant {
 
 /// A shared runtime handle, as the client holds it.
 pub type SharedRuntime = Arc<dyn Runtime>;
+
+/// What the current thread is doing, as far as the code that drives it said so.
+///
+/// Executors' `block_on` helpers in the adapters, `claude_agent::rt::block_on` and the tasks
+/// of `claude_agent::rt::spawn` mark the thread [`Async`](Self::Async) while they poll a
+/// future; [`spawn_blocking`] marks it [`Blocking`](Self::Blocking) while a closure runs.
+/// Two things read it:
+///
+/// - the runtime-implicit helpers of `claude_agent::rt` (`sleep`, `spawn`, …) use the
+///   runtime of the innermost `Async` mark;
+/// - synchronous APIs (`claude_agent::blocking`) refuse to block a thread that polls async
+///   code (the deadlock behind Python's "event loop is already running"), and know that a
+///   `Blocking` thread may block although a runtime context is present there.
+///
+/// Marks nest: [`enter`](Self::enter) returns a guard that restores the previous mark.
+///
+/// ```
+/// use claude_agent_core::rt::ThreadContext;
+///
+/// assert!(ThreadContext::current().is_none());
+/// let marked = ThreadContext::Async(None).scope(async { ThreadContext::current() });
+/// let inside = futures::executor::block_on(marked);
+/// assert!(matches!(inside, Some(ThreadContext::Async(None))));
+/// assert!(ThreadContext::current().is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub enum ThreadContext {
+    /// The thread is polling async code, on this runtime when it is known.
+    Async(Option<SharedRuntime>),
+    /// The thread runs a blocking closure of [`spawn_blocking`]: it may block.
+    Blocking,
+}
+
+thread_local! {
+    static CONTEXT: RefCell<Option<ThreadContext>> = const { RefCell::new(None) };
+}
+
+impl ThreadContext {
+    /// The innermost mark on this thread, or `None` when nothing marked it.
+    pub fn current() -> Option<ThreadContext> {
+        CONTEXT.with(|context| context.borrow().clone())
+    }
+
+    /// Marks this thread until the guard is dropped, which restores the previous mark.
+    ///
+    /// ```
+    /// use claude_agent_core::rt::ThreadContext;
+    ///
+    /// let guard = ThreadContext::Blocking.enter();
+    /// assert!(matches!(ThreadContext::current(), Some(ThreadContext::Blocking)));
+    /// drop(guard);
+    /// assert!(ThreadContext::current().is_none());
+    /// ```
+    pub fn enter(self) -> ContextGuard {
+        let previous = CONTEXT.with(|context| context.replace(Some(self)));
+        ContextGuard {
+            previous,
+            _not_send: std::marker::PhantomData,
+        }
+    }
+
+    /// `future`, with this mark on the thread during each of its polls (wherever it is
+    /// polled), and the previous mark restored in between.
+    ///
+    /// ```
+    /// use claude_agent_core::rt::ThreadContext;
+    ///
+    /// let future = ThreadContext::Blocking.scope(async { ThreadContext::current() });
+    /// let seen = futures::executor::block_on(future);
+    /// assert!(matches!(seen, Some(ThreadContext::Blocking)));
+    /// ```
+    pub fn scope<F: Future>(self, future: F) -> Scoped<F> {
+        Scoped {
+            context: self,
+            future,
+        }
+    }
+}
+
+/// Restores the previous [`ThreadContext`] when dropped; see [`ThreadContext::enter`].
+#[must_use = "the mark is removed when the guard is dropped"]
+#[derive(Debug)]
+pub struct ContextGuard {
+    previous: Option<ThreadContext>,
+    /// The guard restores a thread-local: it must be dropped on the thread it was made on.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // `try_with`: a guard dropped during thread teardown has nothing left to restore.
+        let _ = CONTEXT.try_with(|context| context.replace(previous));
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future polled under a [`ThreadContext`] mark; see [`ThreadContext::scope`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Scoped<F> {
+        context: ThreadContext,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _mark = this.context.clone().enter();
+        this.future.poll(cx)
+    }
+}

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_executor::Executor;
-use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 
 pub mod net;
 pub mod timer;
@@ -98,8 +98,20 @@ impl SmolRuntime {
 
 /// Runs `future` to completion on the current thread with `smol::block_on`; tasks spawned on
 /// [`SmolRuntime::new`] run on smol's global executor meanwhile.
+///
+/// Unlike a bare `smol::block_on`, this marks the thread [`ThreadContext::Async`] with
+/// [`SmolRuntime::new`] while the future runs, so that code inside can tell it is on smol
+/// (`claude_agent::rt::runtime_name()`) and synchronous APIs refuse to block it.
+///
+/// ```
+/// use claude_agent_core::rt::ThreadContext;
+///
+/// let inside = claude_agent_smol::block_on(async { ThreadContext::current() });
+/// assert!(matches!(inside, Some(ThreadContext::Async(Some(rt))) if rt.name() == "smol"));
+/// ```
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    smol::block_on(future)
+    let runtime: Arc<dyn Runtime> = Arc::new(SmolRuntime::new());
+    smol::block_on(ThreadContext::Async(Some(runtime)).scope(future))
 }
 
 impl fmt::Debug for SmolRuntime {
@@ -125,6 +137,11 @@ impl Runtime for SmolRuntime {
             Some(executor) => executor.spawn(task).detach(),
             None => smol::spawn(task).detach(),
         }
+    }
+
+    fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
+        // The `blocking` crate's thread pool, shared by every smol executor.
+        smol::unblock(task).detach();
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {

@@ -30,10 +30,11 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -100,20 +101,162 @@ impl TokioRuntime {
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
+
+    /// A process-wide multi-threaded tokio runtime, started on first use and never shut
+    /// down: what `claude_agent::rt` uses when `CLAUDE_AGENT_RUNTIME=tokio` asks for tokio
+    /// outside any tokio runtime. Prefer your own runtime (`#[tokio::main]`) when you have one.
+    ///
+    /// ```
+    /// use claude_agent_core::rt::{self, Runtime};
+    /// use claude_agent_tokio::TokioRuntime;
+    ///
+    /// let runtime = TokioRuntime::global()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// rt::spawn(&runtime, async move { tx.send(6 * 7).unwrap() }).detach();
+    /// assert_eq!(rx.recv().unwrap(), 42);
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When the runtime could not be built (the OS refused its threads or its I/O driver).
+    pub fn global() -> io::Result<Self> {
+        static GLOBAL: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+        let runtime = GLOBAL.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .thread_name("claude-agent-tokio")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        match runtime {
+            Ok(runtime) => Ok(Self::from_handle(runtime.handle().clone())),
+            Err(message) => Err(io::Error::other(format!(
+                "building the global tokio runtime: {message}"
+            ))),
+        }
+    }
 }
 
 /// Runs `future` to completion on a new multi-threaded tokio runtime (all drivers enabled),
 /// blocking the current thread: what `#[tokio::main]` does, as a function.
 ///
+/// While it runs, the thread is marked [`ThreadContext::Async`] with this runtime. When the
+/// future completes, the runtime is shut down without waiting: tasks still pending are dropped
+/// and blocking closures finish in the background (see [`OwnedRuntime`]).
+///
+/// ```
+/// let answer = claude_agent_tokio::block_on(async { 6 * 7 });
+/// assert_eq!(answer, 42);
+/// ```
+///
 /// # Panics
 /// Panics when called from inside a tokio runtime (tokio forbids nested `block_on`), or when
 /// the runtime cannot be built.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    OwnedRuntime::new()
         .expect("building a tokio runtime")
         .block_on(future)
+}
+
+/// A tokio runtime owned by the value: built with all drivers enabled, and shut down in the
+/// background when dropped, so that dropping it never blocks — not even inside another
+/// runtime, where dropping a plain `tokio::runtime::Runtime` panics.
+///
+/// It is what a synchronous API needs to run async code on a runtime of its own
+/// (`claude_agent::blocking::Client` holds one).
+///
+/// ```
+/// use claude_agent_core::rt::{self, Runtime};
+/// use claude_agent_tokio::OwnedRuntime;
+///
+/// let owned = OwnedRuntime::with_worker_threads(1)?;
+/// let runtime = owned.runtime(); // a `Runtime` for the SDK
+/// let answer = owned.block_on(async move { rt::spawn(&runtime, async { 6 * 7 }).await });
+/// assert_eq!(answer, 42);
+/// drop(owned); // returns at once
+/// # Ok::<_, std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct OwnedRuntime {
+    /// `None` only while being dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: TokioRuntime,
+}
+
+impl OwnedRuntime {
+    /// A multi-threaded runtime with one worker per core (tokio's default).
+    ///
+    /// # Errors
+    /// When the OS refuses the threads or the I/O driver.
+    pub fn new() -> io::Result<Self> {
+        Self::from_builder(tokio::runtime::Builder::new_multi_thread())
+    }
+
+    /// A multi-threaded runtime with `workers` worker threads (at least one): tasks and timers
+    /// keep running between two [`block_on`](Self::block_on) calls.
+    ///
+    /// # Errors
+    /// When the OS refuses the threads or the I/O driver.
+    pub fn with_worker_threads(workers: usize) -> io::Result<Self> {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers.max(1));
+        Self::from_builder(builder)
+    }
+
+    /// A current-thread runtime: no worker threads, tasks only run inside
+    /// [`block_on`](Self::block_on).
+    ///
+    /// ```
+    /// let owned = claude_agent_tokio::OwnedRuntime::new_current_thread()?;
+    /// assert_eq!(owned.block_on(async { 1 + 1 }), 2);
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When the OS refuses the I/O driver.
+    pub fn new_current_thread() -> io::Result<Self> {
+        Self::from_builder(tokio::runtime::Builder::new_current_thread())
+    }
+
+    fn from_builder(mut builder: tokio::runtime::Builder) -> io::Result<Self> {
+        let runtime = builder
+            .thread_name("claude-agent-tokio")
+            .enable_all()
+            .build()?;
+        let handle = TokioRuntime::from_handle(runtime.handle().clone());
+        Ok(Self {
+            runtime: Some(runtime),
+            handle,
+        })
+    }
+
+    /// A [`Runtime`] on this tokio runtime (cheap to clone; valid as long as `self` lives).
+    pub fn runtime(&self) -> TokioRuntime {
+        self.handle.clone()
+    }
+
+    /// Runs `future` to completion on this runtime, blocking the current thread; the thread
+    /// is marked [`ThreadContext::Async`] with this runtime meanwhile. Several threads may
+    /// call it at once.
+    ///
+    /// # Panics
+    /// Inside a tokio runtime's async context (tokio forbids nested `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let runtime: Arc<dyn Runtime> = Arc::new(self.handle.clone());
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives until drop")
+            .block_on(ThreadContext::Async(Some(runtime)).scope(future))
+    }
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl From<Handle> for TokioRuntime {
@@ -130,6 +273,11 @@ impl Runtime for TokioRuntime {
     fn spawn(&self, task: BoxFuture<'static, ()>) {
         // Dropping a tokio JoinHandle detaches the task.
         drop(self.handle.spawn(task));
+    }
+
+    fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
+        // Dropping a tokio JoinHandle detaches the closure.
+        drop(self.handle.spawn_blocking(task));
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
