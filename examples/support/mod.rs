@@ -22,6 +22,17 @@ pub fn client() -> claude_agent::Result<(Client, Option<MockServer>)> {
     Ok((client, Some(server)))
 }
 
+/// `client`, with the embedded mock server asked to inject `fault` into its calls (see the
+/// mock's `x-mock-fault` header) when running offline; unchanged against a real server.
+#[allow(dead_code)]
+pub fn with_mock_fault(client: &Client, mock: &Option<MockServer>, fault: &str) -> Client {
+    if mock.is_none() {
+        return client.clone();
+    }
+    let options = claude_agent::RequestOptions::new().header("x-mock-fault", fault);
+    client.with_options(options).unwrap_or_else(|e| fail(e))
+}
+
 /// Prints an error the way every example reports failure, and exits with status 1.
 #[allow(dead_code)]
 pub fn fail(error: claude_agent::Error) -> ! {

@@ -1,0 +1,121 @@
+//! Every example runs offline (against its embedded mock server) on every runtime, and prints
+//! what it should.
+//!
+//! `cargo test` builds the examples with the same features as the tests (`--all-features`:
+//! all three runtimes); `CLAUDE_AGENT_RUNTIME` picks the one each run uses. CI also runs the
+//! quickstart built with each single runtime feature.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Example name, and text its standard output must contain.
+const EXAMPLES: &[(&str, &str)] = &[
+    ("quickstart", "You said: Hello"),
+    ("streaming", "lighthouse"),
+    ("final_message", "\"type\":\"message\""),
+    ("retry_backoff", "after a few retries"),
+    ("timeouts", "cancelled"),
+    ("client_lifecycle", "closed: true"),
+    ("parallel_queries", "3. Hello!"),
+    ("spawn_tasks", "detached task succeeded: true"),
+    ("rate_limited", "10 answers, at most 3 at once"),
+    ("response_stream", "Response: Hello!"),
+    ("error_handling", "2 succeeded, 1 failed"),
+    ("cancellation", "cancelled after 500 ms"),
+    ("sync_bridge", "refused inside async code"),
+    ("runtime_check", "inside a spawned task: Some("),
+    ("blocking_work", "checksum computed off the async threads"),
+    ("client_pool", "clients available again: 3 of 3"),
+    ("producer_consumer", "9 items processed"),
+    ("task_group", "first error cancelled the group"),
+    ("batch_progress", "cancelled: [1, 3, 5]"),
+];
+
+const RUNTIMES: &[&str] = &["tokio", "smol", "async-std"];
+
+fn examples_dir() -> PathBuf {
+    // target/<profile>/deps/examples-<hash> → target/<profile>/examples
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples")
+}
+
+fn run(example: &str, runtime: &str) -> (bool, String, String) {
+    let path = examples_dir().join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} was not built; run the tests with cargo test",
+        path.display()
+    );
+    let child = Command::new(&path)
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("ANTHROPIC_BASE_URL")
+        .env("CLAUDE_AGENT_RUNTIME", runtime)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every example finishes in a few seconds; a hang fails the test instead of stalling it.
+    let pid = child.id();
+    let (done, outcome) = mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    let Ok(output) = outcome.recv_timeout(Duration::from_secs(60)) else {
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        panic!("{example} on {runtime} did not finish within 60 s");
+    };
+    let output = output.unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_example_runs_offline_on_every_runtime() {
+    // One thread per runtime; each runs the examples one after another.
+    std::thread::scope(|scope| {
+        for runtime in RUNTIMES {
+            scope.spawn(move || {
+                for (example, expected) in EXAMPLES {
+                    let (ok, stdout, stderr) = run(example, runtime);
+                    assert!(ok, "{example} on {runtime} failed:\n{stdout}\n{stderr}");
+                    assert!(
+                        stdout.contains(expected),
+                        "{example} on {runtime}: expected {expected:?} in\n{stdout}\n{stderr}"
+                    );
+                    assert!(
+                        stderr.contains("embedded mock server"),
+                        "{example} on {runtime} ran offline"
+                    );
+                    if *example == "runtime_check" {
+                        assert!(
+                            stdout.contains(&format!("inside block_on: Some(\"{runtime}\")")),
+                            "{stdout}"
+                        );
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn every_example_file_is_covered() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".rs").map(str::to_owned)
+        })
+        .collect();
+    files.sort();
+    let mut covered: Vec<String> = EXAMPLES
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    covered.sort();
+    assert_eq!(files, covered, "every example must be run by this test");
+}
