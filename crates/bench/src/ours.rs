@@ -1,0 +1,179 @@
+//! Our client, `claude_agent::Client`, on tokio, smol or async-std.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use claude_agent::rt::Runtime;
+use claude_agent::{Client, MessageRequest};
+use claude_agent_async_std::AsyncStdRuntime;
+use claude_agent_core::rt;
+use claude_agent_smol::SmolRuntime;
+use claude_agent_tokio::TokioRuntime;
+
+use crate::{Args, ManyResult, PROMPT, RunResult, RuntimeKind, procfs};
+
+/// A fresh client for `runtime`, retries off, environment proxies ignored.
+fn build_client(args: &Args, runtime: Arc<dyn Runtime>) -> Result<Client, String> {
+    Client::builder()
+        .api_key("bench")
+        .base_url(&args.url)
+        .model(&args.model)
+        .shared_runtime(runtime)
+        .max_retries(0)
+        .use_env_proxy(false)
+        .build()
+        .map_err(|e| format!("cannot build the client: {e}"))
+}
+
+fn request(args: &Args) -> MessageRequest {
+    MessageRequest::new(args.model.clone(), args.max_tokens).user(PROMPT)
+}
+
+/// One request, streamed or not, read to the end; `true` when it succeeded with some text.
+async fn one(client: &Client, args: &Args) -> bool {
+    let text = if args.stream {
+        match client.messages().stream(request(args)).await {
+            Ok(stream) => stream.final_text().await,
+            Err(e) => Err(e),
+        }
+    } else {
+        client
+            .messages()
+            .create(request(args))
+            .await
+            .map(|reply| reply.into_inner().text())
+    };
+    matches!(text, Ok(text) if !text.is_empty())
+}
+
+/// `args.requests` requests, `args.concurrency` at a time: that many worker tasks spawned on
+/// the client's runtime, each taking the next request number until none is left.
+async fn workload(client: Client, args: Arc<Args>) -> RunResult {
+    let next = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let runtime = client.runtime().clone();
+    let workers: Vec<_> = (0..args.concurrency.min(args.requests.max(1)))
+        .map(|_| {
+            let (client, args, next, errors) =
+                (client.clone(), args.clone(), next.clone(), errors.clone());
+            rt::spawn(&*runtime, async move {
+                while next.fetch_add(1, Ordering::Relaxed) < args.requests {
+                    if !one(&client, &args).await {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await;
+    }
+    let wall = start.elapsed();
+    client.close_within(Duration::from_secs(5)).await;
+    RunResult {
+        errors: errors.load(Ordering::Relaxed),
+        wall,
+    }
+}
+
+/// `client` mode: see the crate docs for the threads of each runtime.
+pub(crate) fn client(args: &Args) -> Result<String, String> {
+    let before = procfs::cpu();
+    let args = Arc::new(args.clone());
+    let result = match args.runtime {
+        RuntimeKind::Tokio => {
+            let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(args.threads)
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start tokio: {e}"))?;
+            let runtime = Arc::new(TokioRuntime::from_handle(tokio_rt.handle().clone()));
+            let client = build_client(&args, runtime)?;
+            tokio_rt.block_on(workload(client, args.clone()))
+        }
+        RuntimeKind::Smol => {
+            let client = build_client(&args, Arc::new(SmolRuntime::new()))?;
+            smol::block_on(workload(client, args.clone()))
+        }
+        RuntimeKind::AsyncStd => {
+            let client = build_client(&args, Arc::new(AsyncStdRuntime::new()))?;
+            async_std::task::block_on(workload(client, args.clone()))
+        }
+    };
+    Ok(crate::report(
+        "claude-agent",
+        args.runtime.name(),
+        &args,
+        before,
+        result,
+    ))
+}
+
+/// Opens `args.streams` streams at once, samples `VmRSS` when every one has received its first
+/// event, then reads them all to the end.
+async fn many(client: Client, args: &Args) -> ManyResult {
+    let rss_before = procfs::status_kb("VmRSS");
+    let start = Instant::now();
+    let opens = (0..args.streams).map(|_| {
+        let client = client.clone();
+        async move { client.messages().stream(request(args)).await }
+    });
+    let streams = futures_util::future::join_all(opens).await;
+    let open_wall = start.elapsed();
+    let rss_all_open = procfs::status_kb("VmRSS");
+    let reads = streams.into_iter().map(|stream| async move {
+        match stream {
+            Ok(stream) => matches!(stream.final_text().await, Ok(text) if !text.is_empty()),
+            Err(_) => false,
+        }
+    });
+    let ok = futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .filter(|ok| *ok)
+        .count();
+    let wall = start.elapsed();
+    client.close_within(Duration::from_secs(5)).await;
+    ManyResult {
+        rss_before,
+        rss_all_open,
+        errors: args.streams - ok,
+        open_wall,
+        wall,
+    }
+}
+
+/// `many-streams` mode for our client, on one thread (see the crate docs).
+pub(crate) fn many_streams(args: &Args) -> Result<String, String> {
+    let before = procfs::cpu();
+    let result = match args.runtime {
+        RuntimeKind::Tokio => {
+            let tokio_rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start tokio: {e}"))?;
+            let runtime = Arc::new(TokioRuntime::from_handle(tokio_rt.handle().clone()));
+            let client = build_client(args, runtime)?;
+            tokio_rt.block_on(many(client, args))
+        }
+        RuntimeKind::Smol => {
+            let executor = Arc::new(async_executor::Executor::new());
+            let client =
+                build_client(args, Arc::new(SmolRuntime::with_executor(executor.clone())))?;
+            smol::block_on(executor.run(many(client, args)))
+        }
+        RuntimeKind::AsyncStd => {
+            let client = build_client(args, Arc::new(AsyncStdRuntime::new()))?;
+            async_std::task::block_on(many(client, args))
+        }
+    };
+    Ok(crate::report_many(
+        "claude-agent",
+        args.runtime.name(),
+        args,
+        before,
+        result,
+    ))
+}
