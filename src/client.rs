@@ -62,6 +62,8 @@ pub struct Client {
 /// limits and counters.
 pub(crate) struct Shared {
     pub(crate) base_url: String,
+    /// `base_url` + the Messages API path, parsed once.
+    pub(crate) messages_uri: http::Uri,
     pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) transport: Arc<dyn Transport>,
     /// Authentication, version and default headers.
@@ -495,6 +497,10 @@ impl ClientBuilder {
             http::header::USER_AGENT,
             HeaderValue::from_static(USER_AGENT),
         );
+        headers.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
         for (name, value) in &self.headers {
             let (name, value) = parse_header(name, value)?;
             headers.append(name, value);
@@ -538,6 +544,9 @@ impl ClientBuilder {
         );
         Ok(Client {
             shared: Arc::new(Shared {
+                messages_uri: format!("{base_url}{}", crate::send::MESSAGES_PATH)
+                    .parse()
+                    .map_err(|e| Error::config(format!("invalid base URL {base_url:?}: {e}")))?,
                 base_url,
                 runtime,
                 transport,

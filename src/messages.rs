@@ -5,7 +5,7 @@ use http::Method;
 
 use crate::client::Client;
 use crate::response::Response;
-use crate::send::Failed;
+use crate::send::{Failed, MESSAGES_PATH};
 use crate::streaming::MessageStream;
 use crate::throttle::Throttle;
 use crate::{Error, Message, MessageRequest, Result};
@@ -38,7 +38,7 @@ impl<'a> Messages<'a> {
             let body = &body;
             async move {
                 let pending = client
-                    .attempt(&Method::POST, MESSAGES, body, retries_done, tokens)
+                    .attempt(&Method::POST, MESSAGES_PATH, body, retries_done, tokens)
                     .await?;
                 let id = pending.request_id().map(str::to_owned);
                 let bytes = pending
@@ -77,7 +77,7 @@ impl<'a> Messages<'a> {
             let body = &body;
             async move {
                 let pending = client
-                    .attempt(&Method::POST, MESSAGES, body, retries_done, tokens)
+                    .attempt(&Method::POST, MESSAGES_PATH, body, retries_done, tokens)
                     .await?;
                 let content_type = pending
                     .headers
@@ -107,7 +107,6 @@ impl<'a> Messages<'a> {
     }
 }
 
-const MESSAGES: &str = "/v1/messages";
 
 /// The JSON body of `request` with its `stream` flag set, and the tokens it is counted for.
 fn prepare(mut request: MessageRequest, stream: Option<bool>) -> Result<(Option<Bytes>, u32)> {

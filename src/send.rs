@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use claude_agent_core::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent};
+use claude_agent_core::transport::ConnectTimeout;
 use claude_agent_core::rt::timeout;
 use claude_agent_core::transport::Body;
 
@@ -16,6 +17,12 @@ use crate::idle::with_idle_timeout;
 use crate::response::request_id;
 use crate::stats::OwnedCounterGuard;
 use crate::{Error, Result, TimeoutPhase};
+
+/// The path of the Messages API.
+pub(crate) const MESSAGES_PATH: &str = "/v1/messages";
+
+/// The retry-count header, named once instead of parsed on every request.
+static RETRY_COUNT: http::HeaderName = http::HeaderName::from_static(RETRY_COUNT_HEADER);
 
 /// The most bytes of an error body that are read to build an [`Error::Api`].
 const MAX_ERROR_BODY: usize = 1 << 20;
@@ -140,15 +147,16 @@ impl Client {
 
         let settings = &self.settings;
         let runtime = &shared.runtime;
-        let response = timeout(
-            &**runtime,
-            settings.timeouts.response_headers,
-            shared.transport.send(request),
-        )
-        .await
-        .map_err(|_| Error::Timeout {
-            phase: TimeoutPhase::ResponseHeaders,
-        })??;
+        let send = shared.transport.send(request);
+        // Every attempt runs under the total deadline; a header deadline at least as long
+        // could never fire first, so it costs no timer of its own.
+        let response = if settings.timeouts.response_headers >= settings.timeouts.total {
+            send.await?
+        } else {
+            timeout(&**runtime, settings.timeouts.response_headers, send)
+                .await
+                .map_err(|_| Error::Timeout { phase: TimeoutPhase::ResponseHeaders })??
+        };
         let (parts, body) = response.into_parts();
         shared.throttle.observe(&parts.headers, runtime.now());
         let body = with_idle_timeout(body, runtime, settings.timeouts.idle);
@@ -179,35 +187,28 @@ impl Client {
         retries_done: u32,
     ) -> Result<http::Request<Bytes>> {
         let shared = &self.shared;
-        let uri = format!("{}{}", shared.base_url, path);
-        let mut request = http::Request::builder()
-            .method(method.clone())
-            .uri(&uri)
-            .body(json_body.clone().unwrap_or_default())
-            .map_err(|e| Error::config(format!("invalid request URI {uri:?}: {e}")))?;
+        let uri = match path {
+            // The Messages endpoint is parsed once, when the client is built.
+            MESSAGES_PATH => shared.messages_uri.clone(),
+            _ => {
+                let uri = format!("{}{}", shared.base_url, path);
+                uri.parse().map_err(|e| Error::config(format!("invalid request URI {uri:?}: {e}")))?
+            }
+        };
+        let mut request = http::Request::new(json_body.clone().unwrap_or_default());
+        *request.method_mut() = method.clone();
+        *request.uri_mut() = uri;
+        // One clone of the client's headers (key, version, user agent, defaults, accept).
         let headers = request.headers_mut();
-        headers.extend(
-            shared
-                .headers
-                .iter()
-                .map(|(name, value)| (name.clone(), value.clone())),
-        );
+        *headers = shared.headers.clone();
         for (name, value) in &self.settings.headers {
             headers.insert(name.clone(), value.clone());
         }
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         if json_body.is_some() {
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        headers.insert(RETRY_COUNT_HEADER, HeaderValue::from(retries_done));
-        request
-            .extensions_mut()
-            .insert(claude_agent_core::transport::ConnectTimeout(
-                self.settings.timeouts.connect,
-            ));
+        headers.insert(&RETRY_COUNT, HeaderValue::from(retries_done));
+        request.extensions_mut().insert(ConnectTimeout(self.settings.timeouts.connect));
         Ok(request)
     }
 

@@ -37,6 +37,8 @@ async fn create_returns_the_reply(rt: Rt) {
     assert_eq!(sent.header("x-api-key"), Some(TEST_KEY));
     assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
     assert_eq!(sent.header("content-type"), Some("application/json"));
+    assert_eq!(sent.header("accept"), Some("application/json"));
+    assert_eq!(sent.header("x-stainless-retry-count"), Some("0"));
     let body = sent.json().expect("JSON body");
     assert_eq!(body["model"], "claude-test-model");
     assert_eq!(body["max_tokens"], 300);

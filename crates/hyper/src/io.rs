@@ -1,34 +1,37 @@
 //! Glue between `futures-io` streams (what every [`Runtime`](claude_agent_core::rt::Runtime)
 //! hands out) and hyper's own I/O traits.
 //!
-//! hyper 1.x reads into possibly uninitialised memory through [`hyper::rt::ReadBufCursor`];
-//! filling that directly needs `unsafe`. This crate forbids `unsafe`, so reads go through a
-//! small initialised scratch buffer owned by the connection and are copied once into hyper's
-//! buffer: one `memcpy` per read, negligible next to TLS decryption and JSON parsing.
+//! hyper 1.x reads into possibly uninitialised memory through [`hyper::rt::ReadBufCursor`],
+//! while `futures-io` readers need initialised memory; bridging them directly needs `unsafe`,
+//! which this crate forbids. Reads therefore go through an initialised scratch buffer and are
+//! copied once into hyper's buffer. The scratch buffer is one per thread, not one per
+//! connection: a read borrows it only for the duration of one `poll_read`, so ten thousand
+//! idle streams cost no scratch memory at all.
 
+use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-/// Size of the per-connection read scratch buffer.
+/// Size of the per-thread read scratch buffer.
 const SCRATCH_LEN: usize = 16 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_LEN].into_boxed_slice());
+}
 
 /// Wraps a `futures-io` stream so hyper can use it (client or server side).
 #[derive(Debug)]
 pub struct HyperIo<T> {
     inner: T,
-    scratch: Box<[u8]>,
 }
 
 impl<T> HyperIo<T> {
     /// Wraps `inner`.
     pub fn new(inner: T) -> Self {
-        Self {
-            inner,
-            scratch: vec![0; SCRATCH_LEN].into_boxed_slice(),
-        }
+        Self { inner }
     }
 
     /// The wrapped stream.
@@ -48,14 +51,22 @@ impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
         cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let want = buf.remaining().min(this.scratch.len());
+        let inner = &mut self.get_mut().inner;
+        let want = buf.remaining().min(SCRATCH_LEN);
         if want == 0 {
             return Poll::Ready(Ok(()));
         }
-        let n = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.scratch[..want]))?;
-        buf.put_slice(&this.scratch[..n]);
-        Poll::Ready(Ok(()))
+        let mut read = |scratch: &mut [u8]| -> Poll<io::Result<()>> {
+            let n = ready!(Pin::new(&mut *inner).poll_read(cx, &mut scratch[..want]))?;
+            buf.put_slice(&scratch[..n]);
+            Poll::Ready(Ok(()))
+        };
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => read(&mut scratch),
+            // Only if a read re-entered another read on this thread: not a case worth a
+            // shared buffer, so use a temporary one.
+            Err(_) => read(&mut vec![0; want]),
+        })
     }
 }
 

@@ -179,6 +179,15 @@ impl StreamEvent {
     /// assert!(matches!(StreamEvent::from_json(future).unwrap(), StreamEvent::Unknown(_)));
     /// ```
     pub fn from_json(data: &str) -> Result<Self, serde_json::Error> {
+        // The API sends `type` first, and most events are `content_block_delta`s: those are
+        // parsed in one pass. Anything else, or any surprise, takes the general path below.
+        if data.starts_with(r#"{"type":"content_block_delta""#) {
+            if let Ok(event) = serde_json::from_str::<FastDelta<'_>>(data) {
+                if let Some(delta) = event.delta.into_known() {
+                    return Ok(StreamEvent::ContentBlockDelta { index: event.index, delta });
+                }
+            }
+        }
         let raw: RawEvent<'_> = serde_json::from_str(data)?;
         let index = || raw.index.ok_or_else(|| missing("index"));
         let event = match raw.kind.as_ref() {
@@ -227,6 +236,29 @@ impl StreamEvent {
             StreamEvent::Error { .. } => "error",
             StreamEvent::Unknown(value) => value.get("type").and_then(Value::as_str).unwrap_or(""),
         }
+    }
+}
+
+/// A `content_block_delta` event, parsed in one pass (the `type` field is not looked at:
+/// only data that starts with it comes here).
+#[derive(Deserialize)]
+struct FastDelta<'a> {
+    index: usize,
+    #[serde(borrow)]
+    delta: RawDelta<'a>,
+}
+
+impl RawDelta<'_> {
+    /// The delta, when it is of a known type with its field present.
+    fn into_known(self) -> Option<ContentDelta> {
+        Some(match self.kind.as_ref() {
+            "text_delta" => ContentDelta::Text(self.text?),
+            "input_json_delta" => ContentDelta::InputJson(self.partial_json?),
+            "thinking_delta" => ContentDelta::Thinking(self.thinking?),
+            "signature_delta" => ContentDelta::Signature(self.signature?),
+            "citations_delta" => ContentDelta::Citation(self.citation?),
+            _ => return None,
+        })
     }
 }
 
@@ -359,6 +391,28 @@ mod tests {
             StreamEvent::from_json(r#"{"type":"message_stop"}"#).unwrap(),
             StreamEvent::MessageStop
         );
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_general_one() {
+        for delta in [
+            r#"{"type":"text_delta","text":"caf\u00e9 \"q\""}"#,
+            r#"{"type":"input_json_delta","partial_json":"{\"a\": [1"}"#,
+            r#"{"type":"thinking_delta","thinking":"hm"}"#,
+            r#"{"type":"signature_delta","signature":"sig"}"#,
+            r#"{"type":"citations_delta","citation":{"k":[1,{"x":null}]}}"#,
+            r#"{"type":"future_delta","anything":true}"#,
+            r#"{"type":"text_delta"}"#,
+        ] {
+            let data = format!(r#"{{"type":"content_block_delta","index":3,"delta":{delta}}}"#);
+            // A leading space skips the fast path.
+            let general = StreamEvent::from_json(&format!(" {data}"));
+            let fast = StreamEvent::from_json(&data);
+            assert_eq!(fast.is_ok(), general.is_ok(), "{data}");
+            if let (Ok(fast), Ok(general)) = (fast, general) {
+                assert_eq!(fast, general, "{data}");
+            }
+        }
     }
 
     #[test]
