@@ -57,14 +57,18 @@ impl Stream for IdleTimeout {
         }
         let deadline = saturating_deadline(this.last_chunk, this.idle);
         let runtime = &this.runtime;
-        let timer = this.timer.get_or_insert_with(|| runtime.sleep_until(deadline));
+        let timer = this
+            .timer
+            .get_or_insert_with(|| runtime.sleep_until(deadline));
         loop {
             if timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
             if this.runtime.now() >= deadline {
                 this.done = true;
-                return Poll::Ready(Some(Err(Error::Timeout { phase: TimeoutPhase::Idle })));
+                return Poll::Ready(Some(Err(Error::Timeout {
+                    phase: TimeoutPhase::Idle,
+                })));
             }
             // Fired for an older deadline: chunks came since. Wait for the current one.
             timer.as_mut().reset(deadline);

@@ -60,7 +60,9 @@ impl<'a> Messages<'a> {
                 Ok(Response::new(message, pending.status, pending.headers))
             }
         });
-        client.with_total_deadline(call).await
+        // Boxed: the call's state machine is several KiB, and futures are often held in bulk
+        // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
+        Box::pin(client.with_total_deadline(call)).await
     }
 
     /// Creates a message and streams the reply as it is generated.
@@ -103,10 +105,11 @@ impl<'a> Messages<'a> {
                 Ok(stream)
             }
         });
-        client.with_total_deadline(call).await
+        // Boxed: the call's state machine is several KiB, and futures are often held in bulk
+        // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
+        Box::pin(client.with_total_deadline(call)).await
     }
 }
-
 
 /// The JSON body of `request` with its `stream` flag set, and the tokens it is counted for.
 fn prepare(mut request: MessageRequest, stream: Option<bool>) -> Result<(Option<Bytes>, u32)> {

@@ -8,9 +8,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use claude_agent_core::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent};
-use claude_agent_core::transport::ConnectTimeout;
 use claude_agent_core::rt::timeout;
 use claude_agent_core::transport::Body;
+use claude_agent_core::transport::ConnectTimeout;
 
 use crate::client::Client;
 use crate::idle::with_idle_timeout;
@@ -155,7 +155,9 @@ impl Client {
         } else {
             timeout(&**runtime, settings.timeouts.response_headers, send)
                 .await
-                .map_err(|_| Error::Timeout { phase: TimeoutPhase::ResponseHeaders })??
+                .map_err(|_| Error::Timeout {
+                    phase: TimeoutPhase::ResponseHeaders,
+                })??
         };
         let (parts, body) = response.into_parts();
         shared.throttle.observe(&parts.headers, runtime.now());
@@ -192,7 +194,8 @@ impl Client {
             MESSAGES_PATH => shared.messages_uri.clone(),
             _ => {
                 let uri = format!("{}{}", shared.base_url, path);
-                uri.parse().map_err(|e| Error::config(format!("invalid request URI {uri:?}: {e}")))?
+                uri.parse()
+                    .map_err(|e| Error::config(format!("invalid request URI {uri:?}: {e}")))?
             }
         };
         let mut request = http::Request::new(json_body.clone().unwrap_or_default());
@@ -205,10 +208,15 @@ impl Client {
             headers.insert(name.clone(), value.clone());
         }
         if json_body.is_some() {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
         }
         headers.insert(&RETRY_COUNT, HeaderValue::from(retries_done));
-        request.extensions_mut().insert(ConnectTimeout(self.settings.timeouts.connect));
+        request
+            .extensions_mut()
+            .insert(ConnectTimeout(self.settings.timeouts.connect));
         Ok(request)
     }
 

@@ -184,7 +184,10 @@ impl StreamEvent {
         if data.starts_with(r#"{"type":"content_block_delta""#) {
             if let Ok(event) = serde_json::from_str::<FastDelta<'_>>(data) {
                 if let Some(delta) = event.delta.into_known() {
-                    return Ok(StreamEvent::ContentBlockDelta { index: event.index, delta });
+                    return Ok(StreamEvent::ContentBlockDelta {
+                        index: event.index,
+                        delta,
+                    });
                 }
             }
         }
