@@ -259,6 +259,7 @@ impl fmt::Debug for Client {
 /// ```
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
+    auth_token: Option<ApiKey>,
     base_url: Option<String>,
     model: Option<String>,
     runtime: Option<Arc<dyn Runtime>>,
@@ -282,6 +283,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             api_key: None,
+            auth_token: None,
             base_url: None,
             model: None,
             runtime: None,
@@ -314,10 +316,21 @@ impl ClientBuilder {
         };
         Self {
             api_key: var("ANTHROPIC_API_KEY").map(ApiKey::new),
+            auth_token: var("ANTHROPIC_AUTH_TOKEN").map(ApiKey::new),
             base_url: var("ANTHROPIC_BASE_URL"),
             model: var("ANTHROPIC_MODEL"),
+            headers: var("ANTHROPIC_CUSTOM_HEADERS")
+                .map(|value| parse_custom_headers(&value))
+                .unwrap_or_default(),
             ..Self::default()
         }
+    }
+
+    /// A bearer token, sent as `Authorization: Bearer …` (for gateways and OAuth), instead
+    /// of or as well as an API key. From `ANTHROPIC_AUTH_TOKEN` in [`from_env`](Self::from_env).
+    pub fn auth_token(mut self, token: impl Into<ApiKey>) -> Self {
+        self.auth_token = Some(token.into());
+        self
     }
 
     /// The API key, sent as `x-api-key`.
@@ -470,9 +483,11 @@ impl ClientBuilder {
     /// Fails with [`Error::Config`] when there is no API key, the base URL is not an
     /// `http(s)://` URL, a header is invalid, or no runtime is available.
     pub fn build(self) -> Result<Client> {
-        let api_key = self.api_key.ok_or_else(|| {
-            Error::config("no API key: set ANTHROPIC_API_KEY or call ClientBuilder::api_key")
-        })?;
+        if self.api_key.is_none() && self.auth_token.is_none() {
+            return Err(Error::config(
+                "no API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) or call ClientBuilder::api_key",
+            ));
+        }
         let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let base_url = base_url.trim_end_matches('/').to_owned();
         let uri: http::Uri = base_url
@@ -485,10 +500,18 @@ impl ClientBuilder {
         }
 
         let mut headers = HeaderMap::new();
-        let key = api_key
-            .header_value()
-            .map_err(|_| Error::config("the API key is not a valid header value"))?;
-        headers.insert(HeaderName::from_static("x-api-key"), key);
+        if let Some(api_key) = &self.api_key {
+            let key = api_key
+                .header_value()
+                .map_err(|_| Error::config("the API key is not a valid header value"))?;
+            headers.insert(HeaderName::from_static("x-api-key"), key);
+        }
+        if let Some(token) = &self.auth_token {
+            let bearer = ApiKey::new(format!("Bearer {}", token.expose()))
+                .header_value()
+                .map_err(|_| Error::config("the auth token is not a valid header value"))?;
+            headers.insert(http::header::AUTHORIZATION, bearer);
+        }
         headers.insert(
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(API_VERSION),
@@ -569,10 +592,22 @@ impl ClientBuilder {
     }
 }
 
+/// `ANTHROPIC_CUSTOM_HEADERS`: one `Name: value` per line (blank lines and lines without a
+/// colon are skipped).
+fn parse_custom_headers(value: &str) -> Vec<(String, String)> {
+    value
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .filter(|(name, _)| !name.is_empty())
+        .collect()
+}
+
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key)
+            .field("auth_token", &self.auth_token)
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("runtime", &self.runtime.as_ref().map(|rt| rt.name()))

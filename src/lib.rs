@@ -19,18 +19,23 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod batches;
 pub mod blocking;
 mod client;
 mod idle;
 mod messages;
+pub mod models;
 mod options;
+pub mod pagination;
 pub mod patterns;
 mod response;
 pub mod rt;
 mod send;
+pub mod session;
 mod stats;
 mod streaming;
 mod throttle;
+pub mod tools;
 
 pub use auth::ApiKey;
 pub use claude_agent_core::limit::{Limit, RateLimitInfo};

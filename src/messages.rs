@@ -109,6 +109,43 @@ impl<'a> Messages<'a> {
         // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
         Box::pin(client.with_total_deadline(call)).await
     }
+
+    /// Counts the input tokens `request` would use, without creating a message
+    /// (`/v1/messages/count_tokens`). Fields the endpoint does not take (`max_tokens`,
+    /// sampling settings, `stream`, `metadata`, `stop_sequences`) are left out.
+    pub async fn count_tokens(
+        &self,
+        request: MessageRequest,
+    ) -> Result<Response<crate::models::TokenCount>> {
+        let mut body = serde_json::to_value(&request)
+            .map_err(|e| Error::config(format!("request is not serialisable: {e}")))?;
+        if let Some(fields) = body.as_object_mut() {
+            for field in [
+                "max_tokens",
+                "stream",
+                "temperature",
+                "top_p",
+                "top_k",
+                "stop_sequences",
+                "metadata",
+            ] {
+                fields.remove(field);
+            }
+        }
+        let body = serde_json::to_vec(&body).map_err(|e| Error::config(e.to_string()))?;
+        self.client
+            .call_json(
+                Method::POST,
+                "/v1/messages/count_tokens",
+                Some(Bytes::from(body)),
+            )
+            .await
+    }
+
+    /// The Message Batches API.
+    pub fn batches(&self) -> crate::batches::Batches<'a> {
+        crate::batches::Batches::new(self.client)
+    }
 }
 
 /// The JSON body of `request` with its `stream` flag set, and the tokens it is counted for.

@@ -263,3 +263,48 @@ impl<G: Unpin> futures_core::Stream for Holding<G> {
         std::task::Poll::Ready(item)
     }
 }
+
+impl Client {
+    /// One JSON call (`GET`, `POST` or `DELETE`) with retries under the total deadline,
+    /// decoded as `T`.
+    pub(crate) async fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<crate::Response<T>> {
+        let call = self.with_retries(|retries_done| {
+            let (method, body) = (&method, &body);
+            async move {
+                let pending = self.attempt(method, path, body, retries_done, 0).await?;
+                let id = pending.request_id().map(str::to_owned);
+                let bytes = pending
+                    .body
+                    .collect(self.shared.max_response_bytes)
+                    .await
+                    .map_err(|e| Failed::from(e.with_request_id(id.as_deref())))?;
+                let value = serde_json::from_slice(&bytes).map_err(|e| {
+                    Failed::from(Error::Decode {
+                        message: format!("invalid JSON from {path}: {e}"),
+                        request_id: id,
+                    })
+                })?;
+                Ok(crate::Response::new(value, pending.status, pending.headers))
+            }
+        });
+        Box::pin(self.with_total_deadline(call)).await
+    }
+
+    /// Opens a response whose body the caller reads as it arrives (retries until the headers).
+    pub(crate) async fn call_streaming(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<PendingResponse> {
+        let call = self.with_retries(|retries_done| {
+            let method = &method;
+            async move { self.attempt(method, path, &None, retries_done, 0).await }
+        });
+        Box::pin(self.with_total_deadline(call)).await
+    }
+}

@@ -31,6 +31,9 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("producer_consumer", "9 items processed"),
     ("task_group", "first error cancelled the group"),
     ("batch_progress", "cancelled: [1, 3, 5]"),
+    ("batch", "results: 20 succeeded, 1 errored"),
+    ("chatbot", "demo: 2 turns"),
+    ("tools_agent", "The tool said:"),
 ];
 
 const RUNTIMES: &[&str] = &["tokio", "smol", "async-std"];
@@ -42,20 +45,36 @@ fn examples_dir() -> PathBuf {
 }
 
 fn run(example: &str, runtime: &str) -> (bool, String, String) {
+    run_with_input(example, runtime, None)
+}
+
+/// Runs an example, feeding it `input` on standard input (or none at all).
+fn run_with_input(example: &str, runtime: &str, input: Option<&str>) -> (bool, String, String) {
     let path = examples_dir().join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} was not built; run the tests with cargo test",
         path.display()
     );
-    let child = Command::new(&path)
+    let mut child = Command::new(&path)
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("ANTHROPIC_BASE_URL")
         .env("CLAUDE_AGENT_RUNTIME", runtime)
+        .stdin(if input.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    if let Some(input) = input {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        // Dropping stdin closes it: the example sees the end of its input.
+    }
     // Every example finishes in a few seconds; a hang fails the test instead of stalling it.
     let pid = child.id();
     let (done, outcome) = mpsc::channel();
@@ -118,4 +137,30 @@ fn every_example_file_is_covered() {
         .collect();
     covered.sort();
     assert_eq!(files, covered, "every example must be run by this test");
+}
+
+#[test]
+fn the_chatbot_follows_a_scripted_conversation_on_every_runtime() {
+    let script = "My name is Ada.\n/usage\n/reset\nWhat is my name?\n/quit\nnever read\n";
+    for runtime in RUNTIMES {
+        let (ok, stdout, stderr) = run_with_input("chatbot", runtime, Some(script));
+        assert!(ok, "chatbot on {runtime} failed:\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("You said: My name is Ada."),
+            "{runtime}: {stdout}"
+        );
+        assert!(
+            stdout.contains("You said: What is my name?"),
+            "{runtime}: {stdout}"
+        );
+        assert!(stdout.contains("usage:"), "{runtime}: {stdout}");
+        assert!(
+            !stdout.contains("never read"),
+            "{runtime}: /quit ends the chat: {stdout}"
+        );
+        assert!(
+            !stdout.contains("demo: 2 turns"),
+            "{runtime}: input was given, so no demo: {stdout}"
+        );
+    }
 }

@@ -16,6 +16,10 @@ fn query_reads_key_base_url_and_model_from_the_environment() {
         std::env::set_var("ANTHROPIC_API_KEY", TEST_KEY);
         std::env::set_var("ANTHROPIC_BASE_URL", server.url());
         std::env::set_var("ANTHROPIC_MODEL", "claude-from-env");
+        std::env::set_var(
+            "ANTHROPIC_CUSTOM_HEADERS",
+            "X-Team: agents\nanthropic-beta: feature-a\n\nnot a header",
+        );
     }
     let ask = |_rt| async {
         let reply = claude_agent::query("Hello").await.expect("query");
@@ -34,5 +38,7 @@ fn query_reads_key_base_url_and_model_from_the_environment() {
     for request in requests {
         assert_eq!(request.json().unwrap()["model"], "claude-from-env");
         assert_eq!(request.header("x-api-key"), Some(TEST_KEY));
+        assert_eq!(request.header("x-team"), Some("agents"));
+        assert_eq!(request.header("anthropic-beta"), Some("feature-a"));
     }
 }

@@ -10,6 +10,18 @@
 //!
 //! - `POST /v1/messages` answers like the real API: JSON, or Server-Sent Events when the request
 //!   has `"stream": true`, from a deterministic "model" that echoes the last user message.
+//! - Tool calling: when a request offers `tools` and its last message is a user turn without
+//!   `tool_result` blocks, the model answers `stop_reason: "tool_use"` with a text block and a
+//!   `tool_use` block (`id: "toolu_mock_<N>"`) calling the first tool (or the `tool_choice`
+//!   tool) with an input generated from its `input_schema`; streamed as `input_json_delta`
+//!   events. `x-mock-parallel-tools: N` makes N calls, cycling through the tools. A last user
+//!   turn with `tool_result` blocks gets `"The tool said: <text>"` (`"The tool failed: .."`
+//!   when `is_error`).
+//! - `POST /v1/messages/count_tokens` (`{"input_tokens": <words of messages and system>}`),
+//!   `GET /v1/models` (paginated with `limit`, `after_id`, `before_id`) and
+//!   `GET /v1/models/{id}`.
+//! - Message Batches (`/v1/messages/batches`: create, list, get, cancel, delete, results as
+//!   JSONL), processed in simulated time ([`MockServerBuilder::batch_request_delay`]).
 //! - Requests are validated like the real API (`400 invalid_request_error`), the API key is
 //!   checked when one is configured (`401 authentication_error`), anything else is a `404`.
 //! - Scripted [`Reply`]s queued with [`MockServer::enqueue`] answer the next valid requests
@@ -65,14 +77,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batches;
 mod body;
 mod chunking;
+mod endpoints;
 mod fault;
 mod model;
 mod ratelimit;
 mod reply;
 mod server;
 mod tls;
+mod tools;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -128,6 +143,7 @@ pub(crate) struct Shared {
     pub(crate) streamed: Arc<AtomicU64>,
     next_request: AtomicU64,
     next_message: AtomicU64,
+    next_tool: AtomicU64,
     pub(crate) api_key: Option<String>,
     pub(crate) token_delay: Duration,
     /// The transcript answering valid requests when no scripted reply is queued.
@@ -139,6 +155,8 @@ pub(crate) struct Shared {
     /// Every fault injected (from headers or the plan), in order.
     injected: Mutex<Vec<Fault>>,
     pub(crate) rate: ratelimit::RateLimiter,
+    /// The Message Batches created so far.
+    pub(crate) batches: batches::Batches,
 }
 
 /// Locks `mutex`, ignoring poisoning (the data are plain lists, always consistent).
@@ -189,6 +207,14 @@ impl Shared {
         lock(&self.injected).push(fault.clone());
     }
 
+    /// The next tool call id (`toolu_mock_1`, `toolu_mock_2`, ...).
+    pub(crate) fn next_tool_id(&self) -> String {
+        format!(
+            "toolu_mock_{}",
+            self.next_tool.fetch_add(1, Ordering::SeqCst) + 1
+        )
+    }
+
     /// The next message id (`msg_mock_1`, `msg_mock_2`, ...).
     pub(crate) fn next_message_id(&self) -> String {
         format!(
@@ -221,6 +247,18 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
+/// The default of [`MockServerBuilder::batch_request_delay`].
+const DEFAULT_BATCH_REQUEST_DELAY: Duration = Duration::from_millis(20);
+
+/// The base URL of a server listening on `addr` (see [`MockServer::url`]).
+fn base_url(addr: SocketAddr, tls: bool) -> String {
+    if tls {
+        format!("https://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
 /// Configures and starts a [`MockServer`]; see [`MockServer::builder`].
 #[derive(Debug, Clone)]
 pub struct MockServerBuilder {
@@ -233,6 +271,7 @@ pub struct MockServerBuilder {
     fault_plan: Option<FaultPlan>,
     requests_per_minute: u64,
     tokens_per_minute: u64,
+    batch_request_delay: Duration,
 }
 
 impl Default for MockServerBuilder {
@@ -247,6 +286,7 @@ impl Default for MockServerBuilder {
             fault_plan: None,
             requests_per_minute: ratelimit::DEFAULT_LIMIT,
             tokens_per_minute: ratelimit::DEFAULT_LIMIT,
+            batch_request_delay: DEFAULT_BATCH_REQUEST_DELAY,
         }
     }
 }
@@ -314,6 +354,15 @@ impl MockServerBuilder {
         self
     }
 
+    /// Time the simulated Message Batches processing takes per request: request `i` (from 0)
+    /// of a batch completes `(i + 1) × delay` after the batch was created, and the batch ends
+    /// when its last request completes. Zero makes batches end as soon as they are created
+    /// (the creation answer still says `in_progress`). Default 20 ms.
+    pub fn batch_request_delay(mut self, delay: Duration) -> Self {
+        self.batch_request_delay = delay;
+        self
+    }
+
     /// Binds the listener, generates the TLS certificates if asked, and starts the worker
     /// threads. The server is ready to accept connections when this returns.
     pub fn start(self) -> io::Result<MockServer> {
@@ -333,6 +382,7 @@ impl MockServerBuilder {
             streamed: Arc::new(AtomicU64::new(0)),
             next_request: AtomicU64::new(0),
             next_message: AtomicU64::new(0),
+            next_tool: AtomicU64::new(0),
             api_key: self.api_key,
             token_delay: self.token_delay,
             replay: self.replay,
@@ -342,6 +392,7 @@ impl MockServerBuilder {
             attempts: Mutex::new(HashMap::new()),
             injected: Mutex::new(Vec::new()),
             rate: ratelimit::RateLimiter::new(self.requests_per_minute, self.tokens_per_minute),
+            batches: batches::Batches::new(self.batch_request_delay, base_url(addr, tls.is_some())),
         });
         let executor = Arc::new(Executor::new());
         // Closing (dropping) the sender stops every worker thread.
@@ -436,11 +487,7 @@ impl MockServer {
     /// The base URL, without trailing slash: `http://127.0.0.1:PORT`, or
     /// `https://localhost:PORT` with TLS.
     pub fn url(&self) -> String {
-        if self.tls.is_some() {
-            format!("https://localhost:{}", self.addr.port())
-        } else {
-            format!("http://{}", self.addr)
-        }
+        base_url(self.addr, self.tls.is_some())
     }
 
     /// The address the server listens on.

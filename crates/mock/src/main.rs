@@ -5,6 +5,7 @@
 //!                   [--threads N] [--token-delay-ms N]
 //!                   [--replay FILE [--chunking event|byte|random[:SEED]|whole]]
 //!                   [--fault-rate F [--fault-seed S] [--faults LIST]] [--rpm N] [--tpm N]
+//!                   [--batch-delay-ms N]
 //! ```
 //!
 //! The first line of stdout is the base URL (e.g. `http://127.0.0.1:43521`).
@@ -18,6 +19,8 @@
 //! default mix or from `--faults`, a comma-separated list in the `x-mock-fault` syntax (e.g.
 //! `status:529:0,reset-mid-stream`). `--rpm N` and `--tpm N` set the per-minute rate limits
 //! (default 1000000 each). Per-request `x-mock-fault` headers work in any case.
+//! `--batch-delay-ms N` sets the simulated Message Batches processing time per request
+//! (default 20).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -31,7 +34,8 @@ use claude_agent_mock::{Chunking, Fault, FaultPlan, MockServer};
 const USAGE: &str = "usage: claude-agent-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] \
                      [--ca-pem-out FILE] [--threads N] [--token-delay-ms N] [--replay FILE] \
                      [--chunking event|byte|random[:SEED]|whole] [--fault-rate F] \
-                     [--fault-seed S] [--faults FAULT,FAULT,...] [--rpm N] [--tpm N]";
+                     [--fault-seed S] [--faults FAULT,FAULT,...] [--rpm N] [--tpm N] \
+                     [--batch-delay-ms N]";
 
 /// The default rate limits (as the library's).
 const DEFAULT_LIMIT: u64 = 1_000_000;
@@ -97,6 +101,12 @@ fn run() -> Result<(), String> {
             }
             "--faults" => faults = Some(parse_faults(&value()?)?),
             "--rpm" => rpm = value()?.parse().map_err(|e| format!("bad --rpm: {e}"))?,
+            "--batch-delay-ms" => {
+                let ms: u64 = value()?
+                    .parse()
+                    .map_err(|e| format!("bad --batch-delay-ms: {e}"))?;
+                builder = builder.batch_request_delay(Duration::from_millis(ms));
+            }
             "--tpm" => tpm = value()?.parse().map_err(|e| format!("bad --tpm: {e}"))?,
             "-h" | "--help" => {
                 println!("{USAGE}");

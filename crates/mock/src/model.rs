@@ -14,10 +14,32 @@ pub(crate) struct MessagesRequest {
     pub(crate) input_tokens: u64,
     /// Text blocks of the last user message, joined by a space.
     pub(crate) last_user_text: String,
+    /// Words of the messages and the system prompt, at least 1 (for `count_tokens`).
+    pub(crate) counted_tokens: u64,
+    /// The tool the model calls first, when it answers with tool calls: the `tool_choice`
+    /// tool, else the first tool offered; `None` when no tool call is due.
+    pub(crate) tool_call: Option<usize>,
+    /// The tools offered (`name` and `input_schema` of each).
+    pub(crate) tools: Vec<(String, Value)>,
+    /// The `tool_result` blocks of the last message (when it is a user turn): text and
+    /// `is_error` of each.
+    pub(crate) tool_results: Vec<(String, bool)>,
+    /// How many tool calls to make in one turn (`x-mock-parallel-tools`, default 1).
+    pub(crate) parallel_tools: usize,
 }
 
 /// Validates a Messages request body like the real API; the error is the 400 message.
 pub(crate) fn validate(body: &[u8]) -> Result<MessagesRequest, String> {
+    validate_with(body, true)
+}
+
+/// Validates a `count_tokens` request body: a Messages request without `max_tokens`.
+pub(crate) fn validate_count(body: &[u8]) -> Result<MessagesRequest, String> {
+    validate_with(body, false)
+}
+
+/// Validates a Messages request body; `max_tokens` is required when `needs_max_tokens`.
+fn validate_with(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest, String> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| format!("There was an error parsing the body of your request: {e}"))?;
     let Some(obj) = value.as_object() else {
@@ -29,6 +51,7 @@ pub(crate) fn validate(body: &[u8]) -> Result<MessagesRequest, String> {
         Some(_) => return Err("model: Input should be a valid string".into()),
     };
     let max_tokens = match obj.get("max_tokens") {
+        None if !needs_max_tokens => 1,
         None => return Err("max_tokens: Field required".into()),
         Some(v) => match v.as_i64() {
             Some(n) if n >= 1 => n as u64,
@@ -79,12 +102,40 @@ pub(crate) fn validate(body: &[u8]) -> Result<MessagesRequest, String> {
         .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
         .map(text_of)
         .unwrap_or_default();
+    let system_words = match obj.get("system") {
+        None | Some(Value::Null) => 0,
+        Some(Value::String(text)) => text.split_whitespace().count(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .map(|t| t.split_whitespace().count())
+            .sum(),
+        Some(_) => return Err("system: Input should be a valid string or list".into()),
+    };
+    let tools = crate::tools::offered(obj.get("tools"))?;
+    let last = messages.last().unwrap_or(&Value::Null);
+    let tool_results = if last.get("role").and_then(Value::as_str) == Some("user") {
+        crate::tools::results_of(last)
+    } else {
+        Vec::new()
+    };
+    let tool_call =
+        if last.get("role").and_then(Value::as_str) == Some("user") && tool_results.is_empty() {
+            crate::tools::choice(&tools, obj.get("tool_choice"))?
+        } else {
+            None
+        };
     Ok(MessagesRequest {
         model,
         stream,
         max_tokens,
         input_tokens: words.max(1) as u64,
         last_user_text,
+        counted_tokens: (words + system_words).max(1) as u64,
+        tool_call,
+        tools,
+        tool_results,
+        parallel_tools: 1,
     })
 }
 
@@ -102,8 +153,23 @@ fn text_of(message: &Value) -> String {
     }
 }
 
-/// The default model's answer to a request.
+/// The default model's text answer to a request: the text before its tool calls when it calls
+/// tools, what the tools said when the last user turn carries tool results, else an echo.
 pub(crate) fn answer(request: &MessagesRequest) -> String {
+    if let Some(index) = request.tool_call {
+        return format!("I'll use the {} tool.", request.tools[index].0);
+    }
+    if !request.tool_results.is_empty() {
+        return request
+            .tool_results
+            .iter()
+            .map(|(text, is_error)| {
+                let verb = if *is_error { "failed" } else { "said" };
+                format!("The tool {verb}: {text}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     format!(
         "Hello! I am the claude-agent mock server. You said: {}",
         request.last_user_text

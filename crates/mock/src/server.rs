@@ -18,8 +18,10 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 
 use crate::body::{self, Body, End};
+use crate::endpoints;
 use crate::fault::{self, Fault};
 use crate::model::{self, MessagesRequest};
+use crate::tools::{self, ToolCall};
 use crate::{Chunking, RecordedRequest, Reply, Shared};
 
 /// Upper bound on a TLS handshake, so stuck clients do not pin a task forever.
@@ -97,6 +99,8 @@ struct Context<'a> {
     request: Option<MessagesRequest>,
     /// Headers the server adds (rate limits); a reply's own headers replace them.
     server_headers: HeaderMap,
+    /// The default model's tool calls, rendered after the text of a [`Reply::Text`].
+    tool_calls: Vec<ToolCall>,
 }
 
 /// Records the request, decides the reply and renders it. An error closes the connection.
@@ -124,9 +128,56 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> io::Result<Respo
         request_id,
         request: None,
         server_headers: HeaderMap::new(),
+        tool_calls: Vec::new(),
     };
+    if let Some(endpoint) = endpoints::Endpoint::parse(&parts.method, parts.uri.path()) {
+        let answer = match check_headers(shared, &parts) {
+            Some(reply) => Answer::Reply(reply),
+            None => endpoints::answer(shared, endpoint, &parts, &body),
+        };
+        return match answer {
+            Answer::Reply(reply) => render(reply, &context).await,
+            Answer::Response(mut response) => {
+                if let Ok(value) = HeaderValue::try_from(context.request_id.as_str()) {
+                    response.headers_mut().insert("request-id", value);
+                }
+                Ok(response)
+            }
+        };
+    }
     let reply = route(&mut context, &parts, &body);
     render(reply, &context).await
+}
+
+/// What an endpoint answers: a reply to render, or a response built by the endpoint.
+pub(crate) enum Answer {
+    /// Rendered like any reply.
+    Reply(Reply),
+    /// Sent as is (plus `request-id`).
+    Response(Response<Body>),
+}
+
+/// The API key and `anthropic-version` checks every endpoint makes; `Some` is the error.
+fn check_headers(shared: &Shared, parts: &http::request::Parts) -> Option<Reply> {
+    if let Some(key) = &shared.api_key {
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+        if header("x-api-key") != Some(key.as_str()) && bearer != Some(key.as_str()) {
+            return Some(Reply::error(
+                401,
+                "authentication_error",
+                "invalid x-api-key",
+            ));
+        }
+    }
+    if !parts.headers.contains_key("anthropic-version") {
+        return Some(Reply::error(
+            400,
+            "invalid_request_error",
+            "anthropic-version: header is required",
+        ));
+    }
+    None
 }
 
 /// Picks the reply: routing, API key, validation, then a fault (from `x-mock-fault` or the
@@ -135,24 +186,17 @@ fn route(context: &mut Context<'_>, parts: &http::request::Parts, body: &[u8]) -
     if parts.method != Method::POST || parts.uri.path() != "/v1/messages" {
         return Reply::error(404, "not_found_error", "Not found");
     }
-    if let Some(key) = &context.shared.api_key {
-        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
-        if header("x-api-key") != Some(key.as_str()) && bearer != Some(key.as_str()) {
-            return Reply::error(401, "authentication_error", "invalid x-api-key");
-        }
+    if let Some(reply) = check_headers(context.shared, parts) {
+        return reply;
     }
-    if !parts.headers.contains_key("anthropic-version") {
-        return Reply::error(
-            400,
-            "invalid_request_error",
-            "anthropic-version: header is required",
-        );
-    }
-    let request = match model::validate(body) {
+    let mut request = match model::validate(body) {
         Ok(request) => request,
         Err(message) => return Reply::error(400, "invalid_request_error", &message),
     };
+    match parallel_tools(&parts.headers) {
+        Ok(n) => request.parallel_tools = n,
+        Err(message) => return Reply::error(400, "invalid_request_error", &message),
+    }
     let shared = context.shared;
     let fault = match requested_fault(shared, &parts.headers) {
         Ok(Requested::Fault(fault)) => Some(fault),
@@ -181,11 +225,28 @@ fn route(context: &mut Context<'_>, parts: &http::request::Parts, body: &[u8]) -
             .next_scripted()
             .unwrap_or_else(|| match &shared.replay {
                 Some((transcript, chunking)) => Reply::sse(transcript.clone(), *chunking),
-                None => Reply::text(model::answer(&request)),
+                None => {
+                    context.tool_calls = tools::calls(&request, || shared.next_tool_id());
+                    Reply::text(model::answer(&request))
+                }
             })
     };
     context.request = Some(request);
     reply
+}
+
+/// `x-mock-parallel-tools: N` (1 to 64): how many tool calls the default model makes in one
+/// turn; 1 without the header.
+fn parallel_tools(headers: &HeaderMap) -> Result<usize, String> {
+    let Some(value) = headers.get("x-mock-parallel-tools") else {
+        return Ok(1);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| (1..=64).contains(n))
+        .ok_or_else(|| "x-mock-parallel-tools: expected a number from 1 to 64".into())
 }
 
 /// What a request's `x-mock-*` headers ask for.
@@ -502,13 +563,20 @@ fn text_response(text: &str, context: &Context<'_>, pause: Pause) -> Response<Bo
         None => ("claude-agent-mock", 1, false),
     };
     let id = context.shared.next_message_id();
+    let calls = &context.tool_calls;
     if !stream {
-        return json_response(
-            StatusCode::OK,
-            model::message(&id, model, text, input_tokens),
-        );
+        let message = if calls.is_empty() {
+            model::message(&id, model, text, input_tokens)
+        } else {
+            tools::message(&id, model, text, calls, input_tokens)
+        };
+        return json_response(StatusCode::OK, message);
     }
-    let events = model::stream_events(&id, model, text, input_tokens);
+    let events = if calls.is_empty() {
+        model::stream_events(&id, model, text, input_tokens)
+    } else {
+        tools::stream_events(&id, model, text, calls, input_tokens)
+    };
     let chunks = events
         .into_iter()
         .enumerate()

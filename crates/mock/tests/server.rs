@@ -411,7 +411,8 @@ fn api_key_is_checked_before_validation() {
 fn unknown_path_or_method_is_404() {
     let server = MockServer::start();
     for (method, path) in [
-        ("GET", "/v1/models"),
+        ("POST", "/v1/models"),
+        ("GET", "/v1/nothing"),
         ("GET", "/v1/messages"),
         ("POST", "/v1/complete"),
     ] {

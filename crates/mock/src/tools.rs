@@ -1,0 +1,357 @@
+//! Tool calling by the default model: the tools a request offers, the calls it makes (with
+//! inputs generated from each tool's `input_schema`), and the wire shapes of a `tool_use`
+//! answer, as JSON or as SSE events.
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::model::{self, MessagesRequest};
+
+/// How deep [`example`] follows nested schemas (guards against self-referencing schemas).
+const MAX_DEPTH: usize = 16;
+
+/// The tools of a request's `tools` field: `(name, input_schema)` of each.
+pub(crate) fn offered(tools: Option<&Value>) -> Result<Vec<(String, Value)>, String> {
+    let tools = match tools {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(tools)) => tools,
+        Some(_) => return Err("tools: Input should be a valid list".into()),
+    };
+    tools
+        .iter()
+        .enumerate()
+        .map(|(i, tool)| {
+            let name = match tool.get("name") {
+                Some(Value::String(name)) => name.clone(),
+                Some(_) => return Err(format!("tools.{i}.name: Input should be a valid string")),
+                None => return Err(format!("tools.{i}.name: Field required")),
+            };
+            let schema = tool
+                .get("input_schema")
+                .cloned()
+                .unwrap_or_else(|| json!({"type": "object"}));
+            Ok((name, schema))
+        })
+        .collect()
+}
+
+/// The `tool_result` blocks of a message: the text of each and its `is_error`.
+pub(crate) fn results_of(message: &Value) -> Vec<(String, bool)> {
+    let Some(Value::Array(blocks)) = message.get("content") else {
+        return Vec::new();
+    };
+    blocks
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+        .map(|block| {
+            let text = match block.get("content") {
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Array(parts)) => parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => String::new(),
+            };
+            let is_error = block.get("is_error").and_then(Value::as_bool) == Some(true);
+            (text, is_error)
+        })
+        .collect()
+}
+
+/// Which tool the model calls first (an index into `tools`), from `tool_choice`: the named
+/// tool for `{"type":"tool","name":..}`, none for `{"type":"none"}`, else the first tool.
+pub(crate) fn choice(
+    tools: &[(String, Value)],
+    tool_choice: Option<&Value>,
+) -> Result<Option<usize>, String> {
+    if tools.is_empty() {
+        return Ok(None);
+    }
+    let Some(choice) = tool_choice.filter(|c| !c.is_null()) else {
+        return Ok(Some(0));
+    };
+    match choice.get("type").and_then(Value::as_str) {
+        Some("auto" | "any") => Ok(Some(0)),
+        Some("none") => Ok(None),
+        Some("tool") => {
+            let name = choice
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("tool_choice.tool.name: Field required")?;
+            match tools.iter().position(|(n, _)| n == name) {
+                Some(index) => Ok(Some(index)),
+                None => Err(format!(
+                    "tool_choice: tool {name:?} is not one of the tools offered"
+                )),
+            }
+        }
+        _ => Err("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'".into()),
+    }
+}
+
+/// A value valid against `schema` (the usual JSON Schema subset of tool inputs): the first
+/// `enum` value or the `const`; `"example"` for strings, `1` for numbers (within `minimum` /
+/// `maximum`), `true`, `null`; arrays of `max(1, minItems)` items when `items` is given (else
+/// `[]`); objects with every property; the first branch of `anyOf` / `oneOf`.
+pub(crate) fn example(schema: &Value) -> Value {
+    example_at(schema, 0)
+}
+
+fn example_at(schema: &Value, depth: usize) -> Value {
+    let Some(schema) = schema.as_object() else {
+        return Value::String("example".into());
+    };
+    if depth > MAX_DEPTH {
+        return Value::Null;
+    }
+    if let Some(Value::Array(values)) = schema.get("enum")
+        && let Some(first) = values.first()
+    {
+        return first.clone();
+    }
+    if let Some(value) = schema.get("const") {
+        return value.clone();
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(branches)) = schema.get(key)
+            && let Some(first) = branches.first()
+        {
+            return example_at(first, depth + 1);
+        }
+    }
+    let kind = match schema.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(Value::Array(kinds)) => kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|k| *k != "null")
+            .unwrap_or("null"),
+        _ if schema.contains_key("properties") => "object",
+        _ if schema.contains_key("items") => "array",
+        _ => "string",
+    };
+    match kind {
+        "integer" | "number" => {
+            let bound = |key| schema.get(key).and_then(Value::as_f64);
+            let mut n = 1.0_f64;
+            if let Some(min) = bound("minimum") {
+                n = n.max(min.ceil());
+            }
+            if let Some(max) = bound("maximum") {
+                n = n.min(max.floor());
+            }
+            json!(n as i64)
+        }
+        "boolean" => Value::Bool(true),
+        "null" => Value::Null,
+        "array" => match schema.get("items") {
+            Some(items) if items.is_object() => {
+                let count = schema
+                    .get("minItems")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1)
+                    .clamp(1, 16);
+                let item = example_at(items, depth + 1);
+                Value::Array(vec![item; count as usize])
+            }
+            _ => Value::Array(Vec::new()),
+        },
+        "object" => {
+            let mut out = Map::new();
+            if let Some(Value::Object(properties)) = schema.get("properties") {
+                for (name, property) in properties {
+                    out.insert(name.clone(), example_at(property, depth + 1));
+                }
+            }
+            Value::Object(out)
+        }
+        _ => Value::String("example".into()),
+    }
+}
+
+/// One `tool_use` block of an answer.
+#[derive(Debug, Clone)]
+pub(crate) struct ToolCall {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    /// The input, as JSON text.
+    pub(crate) input: String,
+}
+
+/// The tool calls the default model makes for `request` (none when it answers with text):
+/// `parallel_tools` calls, cycling through the tools from the chosen one; `next_id` gives
+/// each call's id.
+pub(crate) fn calls(
+    request: &MessagesRequest,
+    mut next_id: impl FnMut() -> String,
+) -> Vec<ToolCall> {
+    let Some(first) = request.tool_call else {
+        return Vec::new();
+    };
+    let tools = &request.tools;
+    (0..request.parallel_tools.max(1))
+        .map(|i| {
+            let (name, schema) = &tools[(first + i) % tools.len()];
+            ToolCall {
+                id: next_id(),
+                name: name.clone(),
+                input: example(schema).to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Output tokens of an answer: the text's tokens plus about one per 4 bytes of tool input.
+fn output_tokens(text: &str, calls: &[ToolCall]) -> usize {
+    model::tokens(text).len()
+        + calls
+            .iter()
+            .map(|c| (c.input.len() / 4).max(1))
+            .sum::<usize>()
+}
+
+/// `s` as a JSON string literal.
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A `tool_use` content block (`input` as given, or `{}` while streaming).
+fn tool_use_block(call: &ToolCall, input: &str) -> String {
+    format!(
+        r#"{{"type":"tool_use","id":{},"name":{},"input":{input}}}"#,
+        quote(&call.id),
+        quote(&call.name),
+    )
+}
+
+/// A complete assistant message: a text block, then the `tool_use` blocks, with
+/// `stop_reason: "tool_use"`.
+pub(crate) fn message(
+    id: &str,
+    model: &str,
+    text: &str,
+    calls: &[ToolCall],
+    input_tokens: u64,
+) -> Bytes {
+    let mut content = format!(r#"{{"type":"text","text":{}}}"#, quote(text));
+    for call in calls {
+        content.push(',');
+        content.push_str(&tool_use_block(call, &call.input));
+    }
+    Bytes::from(format!(
+        r#"{{"id":{},"type":"message","role":"assistant","model":{},"content":[{content}],"stop_reason":"tool_use","stop_sequence":null,"usage":{{"input_tokens":{input_tokens},"output_tokens":{}}}}}"#,
+        quote(id),
+        quote(model),
+        output_tokens(text, calls),
+    ))
+}
+
+/// Cuts JSON text into 2 or 3 non-empty pieces (on character boundaries) that concatenate to
+/// it; text shorter than 2 characters stays whole.
+pub(crate) fn pieces(json: &str) -> Vec<&str> {
+    let chars = json.chars().count();
+    let parts = if chars >= 3 { 3 } else { chars.max(1) };
+    let cuts: Vec<usize> = (1..parts)
+        .filter_map(|k| json.char_indices().nth(k * chars / parts).map(|(i, _)| i))
+        .collect();
+    let mut out = Vec::with_capacity(parts);
+    let mut start = 0;
+    for cut in cuts {
+        out.push(&json[start..cut]);
+        start = cut;
+    }
+    out.push(&json[start..]);
+    out
+}
+
+/// One SSE event: `event: NAME\ndata: JSON\n\n`.
+fn event(name: &str, data: &str) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+/// The SSE events of a streamed tool-calling message: the text block at index 0 (as
+/// [`model::stream_events`] streams it), then for each call a `content_block_start` with empty
+/// input, `input_json_delta` events carrying its input in 2 or 3 pieces and a
+/// `content_block_stop`, then `message_delta` with `stop_reason: "tool_use"` and
+/// `message_stop`. The flag marks the delta events.
+pub(crate) fn stream_events(
+    id: &str,
+    model_name: &str,
+    text: &str,
+    calls: &[ToolCall],
+    input_tokens: u64,
+) -> Vec<(Bytes, bool)> {
+    let mut events = model::stream_events(id, model_name, text, input_tokens);
+    // Drop `message_delta` and `message_stop`: they end the message after the tool blocks.
+    events.truncate(events.len().saturating_sub(2));
+    for (i, call) in calls.iter().enumerate() {
+        let index = i + 1;
+        let start = format!(
+            r#"{{"type":"content_block_start","index":{index},"content_block":{}}}"#,
+            tool_use_block(call, "{}")
+        );
+        events.push((event("content_block_start", &start), false));
+        for piece in pieces(&call.input) {
+            let delta = format!(
+                r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"input_json_delta","partial_json":{}}}}}"#,
+                quote(piece)
+            );
+            events.push((event("content_block_delta", &delta), true));
+        }
+        let stop = format!(r#"{{"type":"content_block_stop","index":{index}}}"#);
+        events.push((event("content_block_stop", &stop), false));
+    }
+    let delta = format!(
+        r#"{{"type":"message_delta","delta":{{"stop_reason":"tool_use","stop_sequence":null}},"usage":{{"output_tokens":{}}}}}"#,
+        output_tokens(text, calls)
+    );
+    events.push((event("message_delta", &delta), false));
+    events.push((event("message_stop", r#"{"type":"message_stop"}"#), false));
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn examples_follow_the_schema() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "days": {"type": "integer", "minimum": 3},
+                "ratio": {"type": "number", "maximum": 0.5},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "any": {"type": "array"},
+                "nested": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+                "maybe": {"type": ["null", "integer"]},
+                "either": {"anyOf": [{"type": "boolean"}, {"type": "string"}]}
+            },
+            "required": ["city"]
+        });
+        assert_eq!(
+            example(&schema),
+            json!({"city": "example", "unit": "celsius", "days": 3, "ratio": 0, "tags": ["example"],
+                   "any": [], "nested": {"ok": true}, "maybe": 1, "either": true})
+        );
+        assert_eq!(example(&json!({})), json!("example"));
+    }
+
+    #[test]
+    fn pieces_concatenate() {
+        for text in ["", "{", "{}", "{\"a\":1}", "{\"é\":\"ü\"}"] {
+            let parts = pieces(text);
+            assert_eq!(parts.concat(), text);
+            assert!(parts.len() <= 3);
+            if text.chars().count() >= 2 {
+                assert!(
+                    parts.len() >= 2 && parts.iter().all(|p| !p.is_empty()),
+                    "{parts:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Stateful conversations: [`Session`] keeps the history, the settings and the token totals
+//! of a chat, and can be saved and restored as JSON ([`SessionState`]).
+//!
+//! ```no_run
+//! # async fn run(client: claude_agent::Client) -> claude_agent::Result<()> {
+//! use claude_agent::session::Session;
+//!
+//! let mut session = Session::new(client).system("Be brief.").max_tokens(512);
+//! let reply = session.send("My name is Ada.").await?;
+//! println!("{}", reply.text());
+//! let reply = session.send("What is my name?").await?; // the model sees the first turn
+//! println!("{} ({} turns so far)", reply.text(), session.history().len());
+//!
+//! let saved = session.to_json()?; // survives a restart
+//! # let client = claude_agent::Client::from_env()?;
+//! let session = Session::from_json(client, &saved)?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Consistency
+//! A turn is added to the history only once it succeeded: a failed [`Session::send`] keeps
+//! no user turn (retrying does not duplicate it), and a [`SessionStream`] adds its turn only
+//! when it is read to the end. Dropping an unfinished stream leaves the history unchanged.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Content, ContentDelta, MessageParam, Tool};
+use crate::{Client, DEFAULT_MAX_TOKENS, Error, Message, MessageRequest, MessageStream, Result};
+use crate::{Role, StreamEvent, Usage};
+
+/// What a [`Session`] saves: everything but the client and the tools.
+///
+/// Serialize it with serde (or use [`Session::to_json`] / [`Session::from_json`]) to keep a
+/// conversation across restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SessionState {
+    /// The model of every turn.
+    pub model: String,
+    /// The system prompt, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<Content>,
+    /// `max_tokens` of every turn.
+    pub max_tokens: u32,
+    /// The conversation so far: user and assistant turns, alternating.
+    #[serde(default)]
+    pub history: Vec<MessageParam>,
+    /// Token totals over the session.
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+/// A stateful conversation with the model: it remembers the turns, sums the tokens, and can
+/// be saved and loaded (see the [module docs](self)).
+#[derive(Debug, Clone)]
+pub struct Session {
+    client: Client,
+    state: SessionState,
+    tools: Vec<Tool>,
+}
+
+impl Session {
+    /// An empty session on `client`, with the client's model and [`DEFAULT_MAX_TOKENS`].
+    pub fn new(client: Client) -> Self {
+        let model = client.model().to_owned();
+        Self::from_state(
+            client,
+            SessionState {
+                model,
+                system: None,
+                max_tokens: DEFAULT_MAX_TOKENS,
+                history: Vec::new(),
+                usage: Usage::default(),
+            },
+        )
+    }
+
+    /// A session resuming `state` (e.g. one read back from disk).
+    pub fn from_state(client: Client, state: SessionState) -> Self {
+        Self {
+            client,
+            state,
+            tools: Vec::new(),
+        }
+    }
+
+    /// A session resuming the JSON written by [`Session::to_json`].
+    ///
+    /// Fails with [`Error::Decode`] when `json` is not a saved session.
+    pub fn from_json(client: Client, json: &str) -> Result<Self> {
+        let state: SessionState = serde_json::from_str(json)
+            .map_err(|e| Error::decode(format!("invalid saved session: {e}")))?;
+        Ok(Self::from_state(client, state))
+    }
+
+    /// The session's [`SessionState`] as pretty-printed JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(&self.state)
+            .map_err(|e| Error::decode(format!("cannot serialize the session: {e}")))
+    }
+
+    /// The state to save (model, system prompt, `max_tokens`, history, usage).
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// Consumes the session, returning its state.
+    pub fn into_state(self) -> SessionState {
+        self.state
+    }
+
+    /// Sets the model of the next turns.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.state.model = model.into();
+        self
+    }
+
+    /// Sets the system prompt.
+    pub fn system(mut self, system: impl Into<Content>) -> Self {
+        self.state.system = Some(system.into());
+        self
+    }
+
+    /// Sets `max_tokens` of the next turns.
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.state.max_tokens = max_tokens;
+        self
+    }
+
+    /// Offers these tool definitions to the model on every turn (they are not saved). To have
+    /// the tool calls answered, use [`ToolRunner::run_session`](crate::tools::ToolRunner::run_session).
+    pub fn tools(mut self, tools: Vec<Tool>) -> Self {
+        self.tools = tools;
+        self
+    }
+
+    /// The client the session sends its turns with.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The conversation so far.
+    pub fn history(&self) -> &[MessageParam] {
+        &self.state.history
+    }
+
+    /// Forgets the conversation (settings and usage totals stay).
+    pub fn clear(&mut self) {
+        self.state.history.clear();
+    }
+
+    /// Input and output tokens summed over every turn of the session.
+    pub fn usage(&self) -> Usage {
+        self.state.usage.clone()
+    }
+
+    /// The request of the next turn: the history plus `user`, with the session's settings.
+    pub fn request(&self, user: impl Into<Content>) -> MessageRequest {
+        let mut request = MessageRequest::new(self.state.model.clone(), self.state.max_tokens);
+        request.system = self.state.system.clone();
+        request.tools = self.tools.clone();
+        request.messages = self.state.history.clone();
+        request.user(user)
+    }
+
+    /// Sends `text` as the next user turn and returns the reply; both are appended to the
+    /// history. On error the history is unchanged.
+    pub async fn send(&mut self, text: impl Into<Content>) -> Result<Message> {
+        let request = self.request(text);
+        let reply = self.client.messages().create(request.clone()).await?;
+        let reply = reply.into_inner();
+        self.commit(request.messages, &reply);
+        Ok(reply)
+    }
+
+    /// Sends `text` as the next user turn and streams the reply. The turn is appended to the
+    /// history when the stream is read to its end (by polling it, or with
+    /// [`SessionStream::final_message`]); dropping it earlier appends nothing.
+    ///
+    /// ```no_run
+    /// # async fn run(mut session: claude_agent::session::Session) -> claude_agent::Result<()> {
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut text = session.stream("Tell me a story").await?.text_stream();
+    /// while let Some(delta) = text.next().await {
+    ///     print!("{}", delta?);
+    /// }
+    /// let reply = text.final_message().await?; // already in the history
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream(&mut self, text: impl Into<Content>) -> Result<SessionStream<'_>> {
+        let request = self.request(text);
+        let messages = request.messages.clone();
+        let inner = self.client.messages().stream(request).await?;
+        Ok(SessionStream {
+            session: self,
+            inner,
+            messages: Some(messages),
+            stopped: false,
+        })
+    }
+
+    /// Replaces the history with `messages` (the request's turns) plus `reply`, and adds the
+    /// reply's usage to the totals.
+    fn commit(&mut self, messages: Vec<MessageParam>, reply: &Message) {
+        self.state.history = messages;
+        self.state.history.push(assistant_turn(reply));
+        add_usage(&mut self.state.usage, &reply.usage);
+    }
+
+    /// Used by the tool runner: the transcript of a successful run becomes the history.
+    pub(crate) fn commit_transcript(&mut self, messages: Vec<MessageParam>, usage: &Usage) {
+        self.state.history = messages;
+        add_usage(&mut self.state.usage, usage);
+    }
+}
+
+/// The assistant turn that records `message` in a conversation.
+pub(crate) fn assistant_turn(message: &Message) -> MessageParam {
+    MessageParam {
+        role: Role::Assistant,
+        content: Content::Blocks(message.content.clone()),
+    }
+}
+
+/// Adds `more` to `total`: token counts are summed; the optional cache counts too.
+pub(crate) fn add_usage(total: &mut Usage, more: &Usage) {
+    fn sum(total: &mut Option<u64>, more: Option<u64>) {
+        if let Some(more) = more {
+            *total = Some(total.unwrap_or(0) + more);
+        }
+    }
+    total.input_tokens += more.input_tokens;
+    total.output_tokens += more.output_tokens;
+    sum(
+        &mut total.cache_creation_input_tokens,
+        more.cache_creation_input_tokens,
+    );
+    sum(
+        &mut total.cache_read_input_tokens,
+        more.cache_read_input_tokens,
+    );
+}
+
+/// The reply of [`Session::stream`]: a [`Stream`] of [`StreamEvent`]s that appends the turn
+/// to the session's history when it ends after `message_stop`.
+///
+/// It borrows the session mutably, so no other turn can start while it is alive. Dropping it
+/// before the end closes the connection and leaves the history as it was.
+pub struct SessionStream<'a> {
+    session: &'a mut Session,
+    inner: MessageStream,
+    /// The turns to record (history + the new user turn); taken when committed.
+    messages: Option<Vec<MessageParam>>,
+    stopped: bool,
+}
+
+impl SessionStream<'_> {
+    /// The reply so far (see [`MessageStream::snapshot`]).
+    pub fn snapshot(&mut self) -> Option<&Message> {
+        self.inner.snapshot()
+    }
+
+    /// Reads the rest of the stream, appends the turn to the history and returns the reply.
+    pub async fn final_message(mut self) -> Result<Message> {
+        while let Some(event) = self.next().await {
+            event?;
+        }
+        self.finished_message()
+    }
+
+    /// The committed reply, once the stream ended.
+    fn finished_message(&mut self) -> Result<Message> {
+        if self.messages.is_some() || !self.stopped {
+            return Err(Error::decode("the stream ended before message_stop"));
+        }
+        self.inner
+            .snapshot()
+            .cloned()
+            .ok_or_else(|| Error::decode("the stream ended before message_start"))
+    }
+}
+
+impl Stream for SessionStream<'_> {
+    type Item = Result<StreamEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        match this.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(event))) => {
+                if matches!(event, StreamEvent::MessageStop) {
+                    this.stopped = true;
+                }
+                Poll::Ready(Some(Ok(event)))
+            }
+            Poll::Ready(None) => {
+                if this.stopped
+                    && let Some(messages) = this.messages.take()
+                    && let Some(reply) = this.inner.snapshot().cloned()
+                {
+                    this.session.commit(messages, &reply);
+                }
+                Poll::Ready(None)
+            }
+            other => other,
+        }
+    }
+}
+
+impl std::fmt::Debug for SessionStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionStream")
+            .field("inner", &self.inner)
+            .field("committed", &self.messages.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The text deltas of a [`SessionStream`] (see [`SessionStream::text_stream`]).
+#[derive(Debug)]
+pub struct SessionTextStream<'a> {
+    events: SessionStream<'a>,
+}
+
+impl<'a> SessionStream<'a> {
+    /// Only the text deltas, as they arrive (the turn is still appended at the end).
+    pub fn text_stream(self) -> SessionTextStream<'a> {
+        SessionTextStream { events: self }
+    }
+}
+
+impl SessionTextStream<'_> {
+    /// Reads the rest of the stream, appends the turn to the history and returns the reply.
+    pub async fn final_message(self) -> Result<Message> {
+        self.events.final_message().await
+    }
+}
+
+impl Stream for SessionTextStream<'_> {
+    type Item = Result<String>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match this.events.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(StreamEvent::ContentBlockDelta {
+                    delta: ContentDelta::Text(text),
+                    ..
+                }))) => return Poll::Ready(Some(Ok(text))),
+                Poll::Ready(Some(Ok(_))) => continue,
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The tool-calling loop.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_core::Stream;
+use futures_util::{FutureExt, StreamExt};
+
+use super::{HookDecision, ToolCall, ToolOutput, Toolbox};
+use crate::session::{Session, add_usage, assistant_turn};
+use crate::types::{Content, ContentBlock, MessageParam};
+use crate::{Client, ContentDelta, Message, MessageRequest, Result, Role, StopReason};
+use crate::{StreamEvent, Usage};
+
+/// What happens during a run, in order, from [`ToolRunner::run_stream`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AgentEvent {
+    /// Text of the model's reply, as it is generated.
+    TextDelta(String),
+    /// The model asked for a tool call (the input as the model wrote it, before hooks).
+    ToolCall {
+        /// The `tool_use` id.
+        id: String,
+        /// The tool's name.
+        name: String,
+        /// The input.
+        input: serde_json::Value,
+    },
+    /// A tool call's result, as sent back to the model (after the hooks). The results of one
+    /// turn come once all its calls finished, in the order of the `tool_use` blocks.
+    ToolResult {
+        /// The `tool_use` id it answers.
+        id: String,
+        /// The result text.
+        content: String,
+        /// Whether it is an error.
+        is_error: bool,
+    },
+    /// A model turn is complete (the assistant message, `tool_use` blocks included).
+    TurnComplete(Message),
+    /// The run is over: the model's last message. Always the last event of a run that did
+    /// not fail.
+    Finished(Message),
+}
+
+/// The result of [`ToolRunner::run`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AgentOutcome {
+    /// The model's last message: its answer, or, when `max_turns_reached`, the message that
+    /// still asked for tools.
+    pub final_message: Message,
+    /// The whole transcript: the request's messages, then every assistant turn and every
+    /// user turn of tool results, ending with `final_message` as an assistant turn.
+    pub messages: Vec<MessageParam>,
+    /// How many model calls the run made.
+    pub turns: usize,
+    /// Tokens summed over every model call of the run.
+    pub usage: Usage,
+    /// The run stopped because it made `max_turns` model calls and the last one still asked
+    /// for tools. Those calls were not run; the transcript ends with the assistant turn that
+    /// asked for them (answer them before sending it again).
+    pub max_turns_reached: bool,
+}
+
+/// The stream of [`ToolRunner::run_stream`]. Dropping it cancels the run, tool calls in
+/// flight included.
+pub type AgentStream = Pin<Box<dyn Stream<Item = Result<AgentEvent>> + Send + 'static>>;
+
+type BeforeHook = dyn Fn(&ToolCall) -> HookDecision + Send + Sync;
+type AfterHook = dyn Fn(&ToolCall, &mut ToolOutput) + Send + Sync;
+
+/// Runs the tool-calling loop: send the conversation, run the tools the model asks for, send
+/// their results, until the model answers without asking for a tool or `max_turns` model calls
+/// were made.
+///
+/// - Model turns are streamed, so [`run_stream`](Self::run_stream) yields text as it comes.
+/// - The calls of one turn run concurrently, at most
+///   [`max_parallel_tools`](Self::max_parallel_tools) at once, inside the task that polls the
+///   run (nothing is spawned); their results are sent in the order of the `tool_use` blocks.
+/// - Tool failures (an `Err`, invalid input, a panic, an unknown tool, a denied call) are sent
+///   back as `is_error` results; the run goes on. Only API errors end a run with `Err`.
+/// - Cancellation: dropping the run's future or stream drops the tool futures in flight.
+/// - The toolbox's definitions are added to the request's `tools` (a tool already there by
+///   the same name is kept).
+#[derive(Clone)]
+pub struct ToolRunner {
+    client: Client,
+    toolbox: Arc<Toolbox>,
+    max_turns: usize,
+    max_parallel_tools: usize,
+    before: Option<Arc<BeforeHook>>,
+    after: Option<Arc<AfterHook>>,
+}
+
+impl fmt::Debug for ToolRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolRunner")
+            .field("toolbox", &self.toolbox)
+            .field("max_turns", &self.max_turns)
+            .field("max_parallel_tools", &self.max_parallel_tools)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolRunner {
+    /// The default of [`max_turns`](Self::max_turns).
+    pub const DEFAULT_MAX_TURNS: usize = 10;
+    /// The default of [`max_parallel_tools`](Self::max_parallel_tools).
+    pub const DEFAULT_MAX_PARALLEL_TOOLS: usize = 4;
+
+    /// A runner calling the model with `client` and the tools of `toolbox`.
+    pub fn new(client: Client, toolbox: Toolbox) -> Self {
+        Self {
+            client,
+            toolbox: Arc::new(toolbox),
+            max_turns: Self::DEFAULT_MAX_TURNS,
+            max_parallel_tools: Self::DEFAULT_MAX_PARALLEL_TOOLS,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// At most `turns` model calls per run (at least 1). Default 10. See
+    /// [`AgentOutcome::max_turns_reached`].
+    pub fn max_turns(mut self, turns: usize) -> Self {
+        self.max_turns = turns.max(1);
+        self
+    }
+
+    /// At most `limit` tool calls of one turn run at once (at least 1). Default 4.
+    pub fn max_parallel_tools(mut self, limit: usize) -> Self {
+        self.max_parallel_tools = limit.max(1);
+        self
+    }
+
+    /// Called before each tool call: allow it, deny it (the reason goes back to the model as
+    /// an error result and the tool is not run), or rewrite its input.
+    ///
+    /// ```
+    /// # fn make(runner: claude_agent::tools::ToolRunner) -> claude_agent::tools::ToolRunner {
+    /// use claude_agent::tools::HookDecision;
+    ///
+    /// runner.before_tool(|call| match call.name.as_str() {
+    ///     "delete_file" => HookDecision::Deny("deleting files is not allowed".into()),
+    ///     _ => HookDecision::Allow,
+    /// })
+    /// # }
+    /// ```
+    pub fn before_tool(
+        mut self,
+        hook: impl Fn(&ToolCall) -> HookDecision + Send + Sync + 'static,
+    ) -> Self {
+        self.before = Some(Arc::new(hook));
+        self
+    }
+
+    /// Called after each tool call (denied ones included) with the result about to be sent;
+    /// it may change it.
+    pub fn after_tool(
+        mut self,
+        hook: impl Fn(&ToolCall, &mut ToolOutput) + Send + Sync + 'static,
+    ) -> Self {
+        self.after = Some(Arc::new(hook));
+        self
+    }
+
+    /// The tools.
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.toolbox
+    }
+
+    /// Runs the loop on `request` to the end and returns the outcome.
+    ///
+    /// Fails only when a model call fails (after the client's retries); tool failures are
+    /// answered to the model. Dropping the future cancels the run and its tool calls.
+    pub async fn run(&self, request: MessageRequest) -> Result<AgentOutcome> {
+        Box::pin(drive(self.clone(), request, None)).await
+    }
+
+    /// Runs the loop on `request`, yielding [`AgentEvent`]s as they happen; the last item is
+    /// [`AgentEvent::Finished`], or an `Err` when a model call failed.
+    ///
+    /// ```no_run
+    /// # async fn run(runner: claude_agent::tools::ToolRunner, request: claude_agent::MessageRequest) -> claude_agent::Result<()> {
+    /// use claude_agent::tools::AgentEvent;
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut events = runner.run_stream(request);
+    /// while let Some(event) = events.next().await {
+    ///     match event? {
+    ///         AgentEvent::TextDelta(text) => print!("{text}"),
+    ///         AgentEvent::ToolCall { name, input, .. } => println!("\n[calling {name} {input}]"),
+    ///         AgentEvent::Finished(message) => println!("\n[done: {:?}]", message.stop_reason),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn run_stream(&self, request: MessageRequest) -> AgentStream {
+        // The run is a future that sends its events into a small channel; the stream polls
+        // the run and the channel together, so nothing is spawned and dropping the stream
+        // drops the run.
+        let (sender, receiver) = async_channel::bounded(16);
+        let run = drive(self.clone(), request, Some(sender.clone())).then(|result| async move {
+            if let Err(error) = result {
+                // Awaited: the stream keeps draining the channel meanwhile.
+                let _ = sender.send(Err(error)).await;
+            }
+        });
+        let run = run.into_stream().filter_map(|()| std::future::ready(None));
+        Box::pin(futures_util::stream::select(Box::pin(run), receiver))
+    }
+
+    /// Runs the loop on the next turn of `session`: `text` as the user turn, the session's
+    /// settings, history and tools plus this runner's. When the run succeeds, its transcript
+    /// becomes the session's history and its usage is added to the session's totals; on error
+    /// the session is unchanged.
+    pub async fn run_session(
+        &self,
+        session: &mut Session,
+        text: impl Into<Content>,
+    ) -> Result<AgentOutcome> {
+        let outcome = self.run(session.request(text)).await?;
+        session.commit_transcript(outcome.messages.clone(), &outcome.usage);
+        Ok(outcome)
+    }
+}
+
+type Events = async_channel::Sender<Result<crate::tools::AgentEvent>>;
+
+async fn emit(events: &Option<Events>, event: AgentEvent) {
+    if let Some(events) = events {
+        // A closed channel means the stream was dropped, and with it this run.
+        let _ = events.send(Ok(event)).await;
+    }
+}
+
+async fn drive(
+    runner: ToolRunner,
+    mut request: MessageRequest,
+    events: Option<Events>,
+) -> Result<AgentOutcome> {
+    for tool in runner.toolbox.definitions() {
+        if !request.tools.iter().any(|t| t.name == tool.name) {
+            request.tools.push(tool);
+        }
+    }
+    let mut usage = Usage::default();
+    let mut turns = 0;
+    loop {
+        turns += 1;
+        let message = model_turn(&runner.client, request.clone(), &events).await?;
+        add_usage(&mut usage, &message.usage);
+        request.messages.push(assistant_turn(&message));
+        emit(&events, AgentEvent::TurnComplete(message.clone())).await;
+
+        let calls: Vec<ToolCall> = message
+            .tool_uses()
+            .map(|block| ToolCall {
+                id: block.id.clone(),
+                name: block.name.clone(),
+                input: block.input.clone(),
+            })
+            .collect();
+        let wants_tools = message.stop_reason == Some(StopReason::ToolUse) && !calls.is_empty();
+        if !wants_tools || turns >= runner.max_turns {
+            emit(&events, AgentEvent::Finished(message.clone())).await;
+            return Ok(AgentOutcome {
+                final_message: message,
+                messages: request.messages,
+                turns,
+                usage,
+                max_turns_reached: wants_tools,
+            });
+        }
+
+        for call in &calls {
+            let event = AgentEvent::ToolCall {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                input: call.input.clone(),
+            };
+            emit(&events, event).await;
+        }
+        let results = crate::patterns::map_concurrent(calls, runner.max_parallel_tools, |call| {
+            run_tool(&runner, call)
+        })
+        .await;
+        let mut blocks = Vec::with_capacity(results.len());
+        for (id, output) in results {
+            blocks.push(ContentBlock::tool_result(
+                id.clone(),
+                output.content.clone(),
+                output.is_error,
+            ));
+            let event = AgentEvent::ToolResult {
+                id,
+                content: output.content,
+                is_error: output.is_error,
+            };
+            emit(&events, event).await;
+        }
+        request.messages.push(MessageParam {
+            role: Role::User,
+            content: Content::Blocks(blocks),
+        });
+    }
+}
+
+/// One streamed model call: its text deltas go out as events; returns the final message.
+async fn model_turn(
+    client: &Client,
+    request: MessageRequest,
+    events: &Option<Events>,
+) -> Result<Message> {
+    let mut stream = client.messages().stream(request).await?;
+    while let Some(event) = stream.next().await {
+        if let StreamEvent::ContentBlockDelta {
+            delta: ContentDelta::Text(text),
+            ..
+        } = event?
+        {
+            emit(events, AgentEvent::TextDelta(text)).await;
+        }
+    }
+    stream.final_message().await
+}
+
+/// One tool call, hooks included; returns the `tool_use` id and the result to send.
+async fn run_tool(runner: &ToolRunner, mut call: ToolCall) -> (String, ToolOutput) {
+    let decision = match &runner.before {
+        Some(hook) => hook(&call),
+        None => HookDecision::Allow,
+    };
+    let mut output = match decision {
+        HookDecision::Allow => runner.toolbox.call(&call).await,
+        HookDecision::Deny(reason) => ToolOutput::error(reason),
+        HookDecision::Rewrite(input) => {
+            call.input = input;
+            runner.toolbox.call(&call).await
+        }
+    };
+    if let Some(hook) = &runner.after {
+        hook(&call, &mut output);
+    }
+    (call.id, output)
+}
