@@ -237,7 +237,7 @@ pub(crate) fn error_body(error_type: &str, message: &str, request_id: &str) -> B
 }
 
 /// One SSE event: `event: NAME\ndata: JSON\n\n`.
-fn event(name: &str, data: &str) -> Bytes {
+pub(crate) fn event(name: &str, data: &str) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
@@ -329,13 +329,20 @@ pub(crate) fn stream_events(
         ),
         false,
     ));
-    let delta = format!(
-        r#"{{"type":"message_delta","delta":{{"stop_reason":"end_turn","stop_sequence":null}},"usage":{{"output_tokens":{}}}}}"#,
-        tokens.len()
-    );
-    events.push((event("message_delta", &delta), false));
-    events.push((event("message_stop", r#"{"type":"message_stop"}"#), false));
+    events.extend(message_end("end_turn", tokens.len()));
     events
+}
+
+/// The two events that end every streamed message: `message_delta` with the stop reason and
+/// the output token count, then `message_stop`.
+pub(crate) fn message_end(stop_reason: &str, output_tokens: usize) -> [(Bytes, bool); 2] {
+    let delta = format!(
+        r#"{{"type":"message_delta","delta":{{"stop_reason":"{stop_reason}","stop_sequence":null}},"usage":{{"output_tokens":{output_tokens}}}}}"#
+    );
+    [
+        (event("message_delta", &delta), false),
+        (event("message_stop", r#"{"type":"message_stop"}"#), false),
+    ]
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::model::{self, MessagesRequest};
+use crate::model::{self, MessagesRequest, event};
 
 /// How deep [`example`] follows nested schemas (guards against self-referencing schemas).
 const MAX_DEPTH: usize = 16;
@@ -265,11 +265,6 @@ pub(crate) fn pieces(json: &str) -> Vec<&str> {
     out
 }
 
-/// One SSE event: `event: NAME\ndata: JSON\n\n`.
-fn event(name: &str, data: &str) -> Bytes {
-    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
-}
-
 /// The SSE events of a streamed tool-calling message: the text block at index 0 (as
 /// [`model::stream_events`] streams it), then for each call a `content_block_start` with empty
 /// input, `input_json_delta` events carrying its input in 2 or 3 pieces and a
@@ -302,12 +297,10 @@ pub(crate) fn stream_events(
         let stop = format!(r#"{{"type":"content_block_stop","index":{index}}}"#);
         events.push((event("content_block_stop", &stop), false));
     }
-    let delta = format!(
-        r#"{{"type":"message_delta","delta":{{"stop_reason":"tool_use","stop_sequence":null}},"usage":{{"output_tokens":{}}}}}"#,
-        output_tokens(text, calls)
-    );
-    events.push((event("message_delta", &delta), false));
-    events.push((event("message_stop", r#"{"type":"message_stop"}"#), false));
+    events.extend(crate::model::message_end(
+        "tool_use",
+        output_tokens(text, calls),
+    ));
     events
 }
 
