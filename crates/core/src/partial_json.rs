@@ -125,73 +125,74 @@ impl Parser<'_> {
     fn object(&mut self) -> Result<Value, Stop> {
         self.pos += 1; // '{'
         let mut map = Map::new();
-        macro_rules! or_partial {
-            ($step:expr) => {
-                match $step {
-                    Ok(value) => value,
-                    Err(Stop::End) => {
-                        // Cut off inside: everything after this point is missing.
-                        self.pos = self.input.len();
-                        return Ok(Value::Object(map));
-                    }
-                    Err(invalid) => return Err(invalid),
-                }
-            };
-        }
-        if or_partial!(self.peek()) == b'}' {
-            self.pos += 1;
-            return Ok(Value::Object(map));
-        }
-        loop {
-            if or_partial!(self.peek()) != b'"' {
-                return Err(self.invalid("expected a string key"));
-            }
-            let key = or_partial!(self.string());
-            if or_partial!(self.peek()) != b':' {
-                return Err(self.invalid("expected ':'"));
-            }
-            self.pos += 1;
-            let value = or_partial!(self.value());
-            map.insert(key, value);
-            match or_partial!(self.peek()) {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Ok(Value::Object(map));
-                }
-                _ => return Err(self.invalid("expected ',' or '}'")),
-            }
-        }
+        let outcome = self.members(&mut map);
+        self.complete_or_partial(outcome, Value::Object(map))
     }
 
     /// An array; cut off anywhere, it holds the elements completed so far.
     fn array(&mut self) -> Result<Value, Stop> {
         self.pos += 1; // '['
         let mut items = Vec::new();
-        macro_rules! or_partial {
-            ($step:expr) => {
-                match $step {
-                    Ok(value) => value,
-                    Err(Stop::End) => {
-                        // Cut off inside: everything after this point is missing.
-                        self.pos = self.input.len();
-                        return Ok(Value::Array(items));
-                    }
-                    Err(invalid) => return Err(invalid),
-                }
-            };
+        let outcome = self.elements(&mut items);
+        self.complete_or_partial(outcome, Value::Array(items))
+    }
+
+    /// A container whose input ended inside it is what it holds so far: everything after
+    /// this point is missing.
+    fn complete_or_partial(
+        &mut self,
+        outcome: Result<(), Stop>,
+        value: Value,
+    ) -> Result<Value, Stop> {
+        match outcome {
+            Ok(()) => Ok(value),
+            Err(Stop::End) => {
+                self.pos = self.input.len();
+                Ok(value)
+            }
+            Err(invalid) => Err(invalid),
         }
-        if or_partial!(self.peek()) == b']' {
+    }
+
+    fn members(&mut self, map: &mut Map<String, Value>) -> Result<(), Stop> {
+        if self.peek()? == b'}' {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return Ok(());
         }
         loop {
-            items.push(or_partial!(self.value()));
-            match or_partial!(self.peek()) {
+            if self.peek()? != b'"' {
+                return Err(self.invalid("expected a string key"));
+            }
+            let key = self.string()?;
+            if self.peek()? != b':' {
+                return Err(self.invalid("expected ':'"));
+            }
+            self.pos += 1;
+            let value = self.value()?;
+            map.insert(key, value);
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.invalid("expected ',' or '}'")),
+            }
+        }
+    }
+
+    fn elements(&mut self, items: &mut Vec<Value>) -> Result<(), Stop> {
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            items.push(self.value()?);
+            match self.peek()? {
                 b',' => self.pos += 1,
                 b']' => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(());
                 }
                 _ => return Err(self.invalid("expected ',' or ']'")),
             }
