@@ -18,7 +18,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use futures_util::StreamExt;
 use http::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -146,15 +145,4 @@ impl<T> std::fmt::Debug for Paginated<T> {
             .field("more", &self.next.is_some())
             .finish()
     }
-}
-
-/// Collects a [`Paginated`] stream (a convenience over `TryStreamExt::try_collect`).
-pub async fn collect_all<T: DeserializeOwned + Send + Unpin + 'static>(
-    mut pages: Paginated<T>,
-) -> Result<Vec<T>> {
-    let mut all = Vec::new();
-    while let Some(item) = pages.next().await {
-        all.push(item?);
-    }
-    Ok(all)
 }

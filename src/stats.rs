@@ -57,21 +57,21 @@ impl Drop for CounterGuard<'_> {
 
 /// An owned [`CounterGuard`], for guards that live in a response body.
 pub(crate) struct OwnedCounterGuard {
-    counters: Arc<crate::client::Shared>,
+    shared: Arc<crate::client::Shared>,
 }
 
 impl OwnedCounterGuard {
     pub(crate) fn in_flight(shared: &Arc<crate::client::Shared>) -> Self {
         shared.counters.in_flight.fetch_add(1, Ordering::SeqCst);
         Self {
-            counters: shared.clone(),
+            shared: shared.clone(),
         }
     }
 }
 
 impl Drop for OwnedCounterGuard {
     fn drop(&mut self) {
-        let counters = &self.counters.counters;
+        let counters = &self.shared.counters;
         if counters.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             counters.drained.notify(usize::MAX);
         }

@@ -264,9 +264,7 @@ impl MessageStream {
             }
         }
     }
-}
 
-impl MessageStream {
     fn feed(&mut self, chunk: &Bytes) {
         if let Err(error) = self.decoder.push(chunk) {
             // Deliver what was decoded before the oversized event, then the error; stop

@@ -205,9 +205,3 @@ impl fmt::Debug for Body {
         f.debug_tuple("Body").field(&kind).finish()
     }
 }
-
-/// A type-erased transport, as the client holds it.
-pub type SharedTransport = std::sync::Arc<dyn Transport>;
-
-/// The future type of [`Transport::send`].
-pub type ResponseFuture = BoxFuture<'static, crate::Result<http::Response<Body>>>;
