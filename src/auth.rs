@@ -26,12 +26,23 @@ impl ApiKey {
     }
 
     /// The key as a header value marked sensitive, so `http`'s own `Debug` hides it too.
-    pub(crate) fn header_value(&self) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
-        let mut value = HeaderValue::from_str(&self.0)?;
+    ///
+    /// Only visible ASCII is accepted: `http` would take bytes above 0x7F (`é`) as opaque
+    /// header bytes, but no real key has them, and a key with spaces or line breaks was
+    /// pasted wrong. The error never includes the key.
+    pub(crate) fn header_value(&self) -> Result<HeaderValue, InvalidKey> {
+        if self.0.is_empty() || !self.0.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(InvalidKey);
+        }
+        let mut value = HeaderValue::from_str(&self.0).map_err(|_| InvalidKey)?;
         value.set_sensitive(true);
         Ok(value)
     }
 }
+
+/// A key or token that cannot be sent as a header value.
+#[derive(Debug)]
+pub(crate) struct InvalidKey;
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

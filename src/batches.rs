@@ -26,12 +26,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use claude_agent_core::jsonl::LineDecoder;
+use claude_agent_core::redact::Secrets;
 
 use crate::models::path_segment;
 use crate::pagination::Paginated;
@@ -281,9 +284,11 @@ impl<'a> Batches<'a> {
         let request_id = pending.request_id().map(str::to_owned);
         Ok(BatchResults {
             body: pending.body,
-            buffer: BytesMut::new(),
+            lines: LineDecoder::new(MAX_RESULT_LINE),
             request_id,
+            secrets: self.client.shared.secrets.clone(),
             done: false,
+            failed: false,
         })
     }
 }
@@ -291,9 +296,13 @@ impl<'a> Batches<'a> {
 /// The results of a batch, one [`BatchResult`] per line of the JSONL results file.
 pub struct BatchResults {
     body: Body,
-    buffer: BytesMut,
+    lines: LineDecoder,
     request_id: Option<String>,
+    secrets: Secrets,
+    /// The body has ended: only buffered lines remain.
     done: bool,
+    /// An error was reported: the stream is over.
+    failed: bool,
 }
 
 impl BatchResults {
@@ -303,67 +312,60 @@ impl BatchResults {
     }
 
     fn decode(&self, line: &[u8]) -> Result<BatchResult> {
-        serde_json::from_slice(line).map_err(|e| Error::Decode {
-            message: format!("invalid batch result line: {e}"),
+        serde_json::from_slice(line)
+            .map_err(|e| self.error(format!("invalid batch result line: {e}")))
+    }
+
+    fn error(&self, message: String) -> Error {
+        Error::Decode {
+            message,
             request_id: self.request_id.clone(),
-        })
-    }
-
-    /// The next complete line in the buffer, if any (without its line end).
-    fn next_line(&mut self) -> Option<Bytes> {
-        let end = memchr_newline(&self.buffer)?;
-        let mut line = self.buffer.split_to(end + 1).freeze();
-        line.truncate(end);
-        if line.last() == Some(&b'\r') {
-            line.truncate(end - 1);
         }
-        Some(line)
+        .redact(&self.secrets)
     }
-}
 
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+    fn fail(&mut self, error: Error) -> Poll<Option<Result<BatchResult>>> {
+        self.failed = true;
+        Poll::Ready(Some(Err(error)))
+    }
 }
 
 impl Stream for BatchResults {
     type Item = Result<BatchResult>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
         loop {
-            while let Some(line) = self.next_line() {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                return Poll::Ready(Some(self.decode(&line)));
+            if this.failed {
+                return Poll::Ready(None);
             }
-            if self.done {
-                // A last line without a line end.
-                if self.buffer.iter().all(u8::is_ascii_whitespace) {
-                    return Poll::Ready(None);
+            let line = if this.done {
+                this.lines.finish()
+            } else {
+                this.lines.next_line()
+            };
+            match line {
+                Some(Ok(line)) if line.iter().all(u8::is_ascii_whitespace) => continue,
+                Some(Ok(line)) => return Poll::Ready(Some(this.decode(&line))),
+                Some(Err(too_long)) => {
+                    let error = this.error(format!("batch results: {too_long}"));
+                    return this.fail(error);
                 }
-                let line = std::mem::take(&mut self.buffer);
-                return Poll::Ready(Some(self.decode(&line)));
+                None if this.done => return Poll::Ready(None),
+                None => {}
             }
-            match std::task::ready!(self.body.poll_next_unpin(cx)) {
+            match std::task::ready!(this.body.poll_next_unpin(cx)) {
                 Some(Ok(chunk)) => {
-                    if self.buffer.len() + chunk.remaining() > MAX_RESULT_LINE
-                        && memchr_newline(&chunk).is_none()
-                    {
-                        self.done = true;
-                        self.buffer.clear();
-                        return Poll::Ready(Some(Err(Error::Decode {
-                            message: format!("a batch result line exceeds {MAX_RESULT_LINE} bytes"),
-                            request_id: self.request_id.clone(),
-                        })));
+                    if let Err(too_long) = this.lines.push(&chunk) {
+                        let error = this.error(format!("batch results: {too_long}"));
+                        return this.fail(error);
                     }
-                    self.buffer.extend_from_slice(&chunk);
                 }
                 Some(Err(error)) => {
-                    self.done = true;
-                    self.buffer.clear();
-                    return Poll::Ready(Some(Err(error)));
+                    let error = error.redact(&this.secrets);
+                    return this.fail(error);
                 }
-                None => self.done = true,
+                None => this.done = true,
             }
         }
     }

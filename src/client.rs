@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use claude_agent_core::redact::Secrets;
 use claude_agent_core::rt::Runtime;
 use claude_agent_core::transport::Transport;
 use claude_agent_hyper::{HyperTransport, ProxyConfig};
@@ -74,6 +75,8 @@ pub(crate) struct Shared {
     pub(crate) throttle: Throttle,
     pub(crate) counters: Counters,
     pub(crate) closed: AtomicBool,
+    /// The key and token, redacted from every error built from server text.
+    pub(crate) secrets: Secrets,
 }
 
 /// The deadlines of a call. Every wait the client does is bounded by one of them.
@@ -193,7 +196,7 @@ impl Client {
     }
 
     /// Shuts the client down gracefully: refuses new calls (they fail with
-    /// [`Error::Config`]), closes idle connections, and waits up to 30 s for the calls in
+    /// [`Error::Closed`]), closes idle connections, and waits up to 30 s for the calls in
     /// flight (streams included) to finish. Every clone and derived client is closed.
     /// Dropping a client without closing it is safe too; this is for an orderly exit.
     pub async fn close(&self) {
@@ -480,8 +483,10 @@ impl ClientBuilder {
 
     /// Builds the client.
     ///
-    /// Fails with [`Error::Config`] when there is no API key, the base URL is not an
-    /// `http(s)://` URL, a header is invalid, or no runtime is available.
+    /// Fails with [`Error::Config`] when there is no API key, the key or token is not visible
+    /// ASCII, the base URL is not an `http(s)://host[:port][/path]` URL (a query or fragment
+    /// is refused: request paths are appended to it), a header is invalid, or no runtime is
+    /// available.
     pub fn build(self) -> Result<Client> {
         if self.api_key.is_none() && self.auth_token.is_none() {
             return Err(Error::config(
@@ -489,29 +494,38 @@ impl ClientBuilder {
             ));
         }
         let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let base_url = base_url.trim_end_matches('/').to_owned();
-        let uri: http::Uri = base_url
-            .parse()
-            .map_err(|e| Error::config(format!("invalid base URL {base_url:?}: {e}")))?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-            return Err(Error::config(format!(
-                "invalid base URL {base_url:?}: expected http(s)://host[:port]"
-            )));
-        }
+        let base_url = parse_base_url(&base_url)?;
 
         let mut headers = HeaderMap::new();
         if let Some(api_key) = &self.api_key {
-            let key = api_key
-                .header_value()
-                .map_err(|_| Error::config("the API key is not a valid header value"))?;
+            let key = api_key.header_value().map_err(|_| {
+                Error::config(
+                    "the API key is not a valid header value: it must be visible ASCII \
+                     (no spaces, line breaks or non-ASCII characters)",
+                )
+            })?;
             headers.insert(HeaderName::from_static("x-api-key"), key);
         }
         if let Some(token) = &self.auth_token {
-            let bearer = ApiKey::new(format!("Bearer {}", token.expose()))
-                .header_value()
-                .map_err(|_| Error::config("the auth token is not a valid header value"))?;
+            let token_value = token.header_value().map_err(|_| {
+                Error::config(
+                    "the auth token is not a valid header value: it must be visible ASCII \
+                     (no spaces, line breaks or non-ASCII characters)",
+                )
+            })?;
+            let mut bearer = HeaderValue::from_maybe_shared(bytes::Bytes::from(
+                [b"Bearer ".as_slice(), token_value.as_bytes()].concat(),
+            ))
+            .map_err(|_| Error::config("the auth token is not a valid header value"))?;
+            bearer.set_sensitive(true);
             headers.insert(http::header::AUTHORIZATION, bearer);
         }
+        let secrets = Secrets::new(
+            self.api_key
+                .iter()
+                .chain(self.auth_token.iter())
+                .map(ApiKey::expose),
+        );
         headers.insert(
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(API_VERSION),
@@ -582,6 +596,7 @@ impl ClientBuilder {
                 throttle,
                 counters,
                 closed: AtomicBool::new(false),
+                secrets,
             }),
             settings: Arc::new(CallSettings {
                 timeouts: self.timeouts,
@@ -590,6 +605,31 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// Checks a base URL and returns it without a trailing `/`. A path prefix is kept (proxies and
+/// gateways use one: `https://gateway/anthropic` → `https://gateway/anthropic/v1/messages`); a
+/// query or fragment is refused, because request paths are appended to the URL and would land
+/// inside it.
+fn parse_base_url(base_url: &str) -> Result<String> {
+    let invalid = |why: &str| Error::config(format!("invalid base URL {base_url:?}: {why}"));
+    if base_url.contains('?') {
+        return Err(invalid(
+            "it has a query (`?…`); request paths are appended to the base URL, so put \
+             query parameters in a default header or a proxy instead",
+        ));
+    }
+    if base_url.contains('#') {
+        return Err(invalid("it has a fragment (`#…`)"));
+    }
+    let base_url = base_url.trim_end_matches('/');
+    let uri: http::Uri = base_url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return Err(invalid("expected http(s)://host[:port][/path]"));
+    }
+    Ok(base_url.to_owned())
 }
 
 /// `ANTHROPIC_CUSTOM_HEADERS`: one `Name: value` per line (blank lines and lines without a

@@ -54,7 +54,11 @@ impl<'a> Messages<'a> {
                 })?;
                 client.shared.throttle.settle_tokens(
                     tokens,
-                    message.usage.input_tokens + message.usage.output_tokens,
+                    // Server numbers: a sum that overflows is as much as can be counted.
+                    message
+                        .usage
+                        .input_tokens
+                        .saturating_add(message.usage.output_tokens),
                     client.shared.runtime.now(),
                 );
                 Ok(Response::new(message, pending.status, pending.headers))
@@ -86,7 +90,7 @@ impl<'a> Messages<'a> {
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if !content_type.starts_with("text/event-stream") {
+                if !is_event_stream(content_type) {
                     return Err(Failed::from(Error::Decode {
                         message: format!(
                             "expected an event stream, got content-type {content_type:?}"
@@ -100,6 +104,7 @@ impl<'a> Messages<'a> {
                     pending.body,
                     client.shared.max_event_size,
                     client.shared.runtime.clone(),
+                    client.shared.secrets.clone(),
                 );
                 stream.prefetch().await.map_err(Failed::from)?;
                 Ok(stream)
@@ -155,4 +160,34 @@ fn prepare(mut request: MessageRequest, stream: Option<bool>) -> Result<(Option<
         .map_err(|e| Error::config(format!("request is not serialisable: {e}")))?;
     let tokens = Throttle::estimate_tokens(body.len(), request.max_tokens);
     Ok((Some(Bytes::from(body)), tokens))
+}
+
+/// Whether a `content-type` value is `text/event-stream`: the media type before any `;`
+/// parameters, compared without regard to case (RFC 9110 §8.3.1) or surrounding space.
+fn is_event_stream(content_type: &str) -> bool {
+    let media_type = content_type.split(';').next().unwrap_or("");
+    media_type.trim().eq_ignore_ascii_case("text/event-stream")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn media_types_are_compared_without_case() {
+        for yes in [
+            "text/event-stream",
+            "Text/Event-Stream; Charset=UTF-8",
+            "TEXT/EVENT-STREAM",
+            " text/event-stream ;charset=utf-8",
+        ] {
+            assert!(super::is_event_stream(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "application/json",
+            "text/event-streams",
+            "text/plain; x=text/event-stream",
+        ] {
+            assert!(!super::is_event_stream(no), "{no}");
+        }
+    }
 }

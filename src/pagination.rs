@@ -48,7 +48,15 @@ pub struct Paginated<T> {
     items: VecDeque<T>,
     next: Option<PageFuture<T>>,
     cursor: Option<Cursor>,
+    /// Pages in a row that had no items (a server that keeps saying `has_more` with nothing
+    /// in it would otherwise keep `next()` fetching forever without yielding).
+    empty_pages: u32,
+    /// The error that ends a listing whose cursor stopped moving, once its items are out.
+    stalled: Option<crate::Error>,
 }
+
+/// How many empty pages in a row end the listing with an error.
+const MAX_EMPTY_PAGES: u32 = 8;
 
 /// The request for the next page.
 type PageFuture<T> = Pin<Box<dyn futures_core::Future<Output = Result<Page<T>>> + Send>>;
@@ -70,7 +78,8 @@ impl Cursor {
                 query.push(format!("limit={limit}"));
             }
             if let Some(after) = &cursor.after_id {
-                query.push(format!("after_id={after}"));
+                // The cursor is the server's text: encoded, it can only ever be one value.
+                query.push(format!("after_id={}", crate::models::path_segment(after)));
             }
             let path = if query.is_empty() {
                 cursor.path.clone()
@@ -98,6 +107,8 @@ impl<T: DeserializeOwned + Send + 'static> Paginated<T> {
             items: VecDeque::new(),
             next: Some(cursor.fetch()),
             cursor: Some(cursor),
+            empty_pages: 0,
+            stalled: None,
         }
     }
 }
@@ -111,7 +122,7 @@ impl<T: DeserializeOwned + Send + Unpin + 'static> Stream for Paginated<T> {
                 return Poll::Ready(Some(Ok(item)));
             }
             let Some(next) = self.next.as_mut() else {
-                return Poll::Ready(None);
+                return Poll::Ready(self.stalled.take().map(Err));
             };
             let page = std::task::ready!(next.as_mut().poll(cx));
             self.next = None;
@@ -122,17 +133,37 @@ impl<T: DeserializeOwned + Send + Unpin + 'static> Stream for Paginated<T> {
                     return Poll::Ready(Some(Err(error)));
                 }
             };
-            // Another page only if the server says so and gives a cursor to continue from.
+            self.empty_pages = if page.data.is_empty() {
+                self.empty_pages + 1
+            } else {
+                0
+            };
+            let empty_pages = self.empty_pages;
+            // Another page only if the server says so and gives a cursor to continue from,
+            // one that moves: a repeated cursor or empty page after empty page would page
+            // forever.
             if let (true, Some(last), Some(cursor)) =
                 (page.has_more, page.last_id.clone(), self.cursor.as_mut())
             {
-                cursor.after_id = Some(last);
-                let fetch = cursor.fetch();
-                self.next = Some(fetch);
+                let stuck = cursor.after_id.as_deref() == Some(last.as_str());
+                if stuck || empty_pages >= MAX_EMPTY_PAGES {
+                    // Delivered after this page's items: nothing received is lost.
+                    self.stalled = Some(crate::Error::decode(if stuck {
+                        "pagination does not advance: the server returned the same cursor again"
+                    } else {
+                        "pagination does not advance: the server keeps returning empty pages \
+                         with has_more"
+                    }));
+                    self.cursor = None;
+                } else {
+                    cursor.after_id = Some(last);
+                    let fetch = cursor.fetch();
+                    self.next = Some(fetch);
+                }
             }
             self.items.extend(page.data);
             if self.items.is_empty() && self.next.is_none() {
-                return Poll::Ready(None);
+                return Poll::Ready(self.stalled.take().map(Err));
             }
         }
     }

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
+use claude_agent_core::redact::Secrets;
 use claude_agent_core::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent};
 use claude_agent_core::rt::timeout;
 use claude_agent_core::transport::Body;
@@ -95,10 +96,18 @@ impl Client {
         let runtime = &self.shared.runtime;
         let mut retries_done = 0;
         loop {
-            let failed = match attempt(retries_done).await {
+            let mut failed = match attempt(retries_done).await {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
             };
+            if runtime.is_shut_down() {
+                // The runtime died under the attempt (its timers end every wait at once):
+                // that, not the timeout it caused, is what went wrong.
+                return Err(runtime_gone(&**runtime));
+            }
+            // Before anyone sees it (the retry callback, the caller): a server may have
+            // echoed the key into the error's text.
+            failed.error = failed.error.redact(&self.shared.secrets);
             let Some(failure) = failed.failure() else {
                 return Err(failed.error);
             };
@@ -136,7 +145,10 @@ impl Client {
     ) -> std::result::Result<PendingResponse, Failed> {
         let shared = &self.shared;
         if self.is_closed() {
-            return Err(Error::config("the client is closed").into());
+            return Err(Error::closed("the client is closed").into());
+        }
+        if shared.runtime.is_shut_down() {
+            return Err(runtime_gone(&*shared.runtime).into());
         }
         let admission = shared
             .throttle
@@ -159,14 +171,16 @@ impl Client {
                     phase: TimeoutPhase::ResponseHeaders,
                 })??
         };
-        let (parts, body) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
+        hide_echoed_secrets(&mut parts.headers, &shared.secrets);
         shared.throttle.observe(&parts.headers, runtime.now());
         let body = with_idle_timeout(body, runtime, settings.timeouts.idle);
         if !parts.status.is_success() {
             let id = request_id(&parts.headers).map(str::to_owned);
             // A broken error body still yields a typed API error, from the status alone.
             let bytes = body.collect(MAX_ERROR_BODY).await.unwrap_or_default();
-            let error = Error::api(parts.status, id, &bytes).with_rate_limit(&parts.headers);
+            let error = Error::api_redacted(parts.status, id, &bytes, &shared.secrets)
+                .with_rate_limit(&parts.headers);
             return Err(Failed {
                 error,
                 headers: Some(parts.headers),
@@ -230,6 +244,24 @@ impl Client {
             .map_err(|_| Error::Timeout {
                 phase: TimeoutPhase::Total,
             })?
+    }
+}
+
+/// The error of a call whose runtime has shut down.
+fn runtime_gone(runtime: &dyn claude_agent_core::rt::Runtime) -> Error {
+    Error::closed(format!(
+        "the {} runtime this client was built on has shut down",
+        runtime.name()
+    ))
+}
+
+/// Marks every response header value that contains the key or token as sensitive, so that the
+/// `Debug` of the headers (in a retry event, a response, a log line) never shows it.
+fn hide_echoed_secrets(headers: &mut HeaderMap, secrets: &Secrets) {
+    for value in headers.values_mut() {
+        if secrets.appears_in(value.as_bytes()) {
+            value.set_sensitive(true);
+        }
     }
 }
 

@@ -123,6 +123,10 @@ impl Runtime for CountingRuntime {
         self.inner.sleep_until(deadline)
     }
 
+    fn is_shut_down(&self) -> bool {
+        self.inner.is_shut_down()
+    }
+
     fn now(&self) -> Instant {
         self.inner.now()
     }

@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use http::{HeaderMap, StatusCode};
 
 use claude_agent_core::accumulate::MessageAccumulator;
+use claude_agent_core::redact::Secrets;
 use claude_agent_core::rt::{Runtime, saturating_deadline};
 use claude_agent_core::sse::{SseDecoder, SseEvent};
 use claude_agent_core::transport::Body;
@@ -66,13 +67,33 @@ pub struct MessageStream {
     stopped: bool,
     /// Bounds the wait for the end of the body after `message_stop`.
     drain_timer: Option<Pin<Box<dyn claude_agent_core::rt::Sleep>>>,
+    /// Bytes of body read (and discarded) after `message_stop`.
+    drained: usize,
+    /// Bytes of event data in `prefetched`.
+    prefetched_bytes: usize,
+    /// The data size of the event `poll_event` returned last.
+    last_event_bytes: usize,
     finished: bool,
     runtime: Arc<dyn Runtime>,
+    /// Redacted from every error the stream reports.
+    secrets: Secrets,
 }
 
 /// How long a stream that saw `message_stop` waits for the end of its body, so that its
 /// connection can go back to the pool.
 const DRAIN_AFTER_STOP: Duration = Duration::from_secs(2);
+
+/// How much body a stream reads and discards after `message_stop` while waiting for the end:
+/// a server that keeps sending is cut off (its connection closed) rather than read forever.
+const MAX_DRAIN_AFTER_STOP: usize = 64 * 1024;
+
+/// The most events held back while waiting for the first content (see `prefetch`); pings are
+/// not held at all. Past either bound the stream is handed out as it is: a server that sends
+/// only metadata cannot make the client buffer without end, and the worst case is that a
+/// failure after that point is not retried.
+const MAX_PREFETCHED_EVENTS: usize = 64;
+/// The most bytes of event data held back while waiting for the first content.
+const MAX_PREFETCHED_BYTES: usize = 1 << 20;
 
 impl MessageStream {
     pub(crate) fn new(
@@ -81,6 +102,7 @@ impl MessageStream {
         body: Body,
         max_event_size: usize,
         runtime: Arc<dyn Runtime>,
+        secrets: Secrets,
     ) -> Self {
         Self {
             body,
@@ -93,8 +115,12 @@ impl MessageStream {
             body_done: false,
             stopped: false,
             drain_timer: None,
+            drained: 0,
+            prefetched_bytes: 0,
+            last_event_bytes: 0,
             finished: false,
             runtime,
+            secrets,
         }
     }
 
@@ -142,7 +168,9 @@ impl MessageStream {
     }
 
     fn with_request_id(&self, error: Error) -> Error {
-        error.with_request_id(self.request_id())
+        error
+            .with_request_id(self.request_id())
+            .redact(&self.secrets)
     }
 
     /// Turns one server-sent event into a stream event, as the official SDKs do: events
@@ -151,11 +179,17 @@ impl MessageStream {
         let name = sse.event.as_deref()?;
         if name == "error" {
             // Whatever its data says, an `error` event ends the stream with an API error.
-            return Some(Err(Error::api(StatusCode::OK, None, sse.data.as_bytes())));
+            return Some(Err(Error::api_redacted(
+                StatusCode::OK,
+                None,
+                sse.data.as_bytes(),
+                &self.secrets,
+            )));
         }
         if sse.data.is_empty() {
             return None;
         }
+        self.last_event_bytes = sse.data.len();
         let event = match StreamEvent::from_json(&sse.data) {
             Ok(event) => event,
             Err(e) => return Some(Err(Error::decode(format!("invalid {name} event: {e}")))),
@@ -169,15 +203,23 @@ impl MessageStream {
     /// Reads ahead up to the first event that carries content (a delta, a block with
     /// something in it, or the end of the message), so that a failure before any content can
     /// still be retried: nothing was handed out yet.
+    ///
+    /// Bounded: pings are not kept (they carry nothing), and once the events held back reach
+    /// [`MAX_PREFETCHED_EVENTS`] or [`MAX_PREFETCHED_BYTES`] the stream is handed out as is.
     pub(crate) async fn prefetch(&mut self) -> Result<()> {
         loop {
             match std::future::poll_fn(|cx| self.poll_event(cx)).await {
                 None => return Ok(()),
                 Some(Err(error)) => return Err(error),
+                Some(Ok(StreamEvent::Ping)) => {}
                 Some(Ok(event)) => {
                     let content = carries_content(&event);
                     self.prefetched.push_back(event);
-                    if content {
+                    self.prefetched_bytes += self.last_event_bytes;
+                    if content
+                        || self.prefetched.len() >= MAX_PREFETCHED_EVENTS
+                        || self.prefetched_bytes >= MAX_PREFETCHED_BYTES
+                    {
                         return Ok(());
                     }
                 }
@@ -221,6 +263,9 @@ impl MessageStream {
             if this.finished {
                 return Poll::Ready(None);
             }
+            if this.stopped {
+                return this.poll_drain(cx);
+            }
             if let Some(sse) = this.decoder.next_event() {
                 match this.decode(sse) {
                     Some(item) => return this.finish_with(item),
@@ -235,20 +280,6 @@ impl MessageStream {
                 return Poll::Ready(None);
             }
             match this.body.poll_next_unpin(cx) {
-                // After `message_stop` the reply is complete. The body's end normally follows
-                // at once, and reading it lets the connection be reused; but a server that
-                // keeps the body open must not hold the caller for long.
-                Poll::Pending if this.stopped => {
-                    let runtime = &this.runtime;
-                    let timer = this.drain_timer.get_or_insert_with(|| {
-                        runtime.sleep_until(saturating_deadline(runtime.now(), DRAIN_AFTER_STOP))
-                    });
-                    if timer.as_mut().poll(cx).is_ready() {
-                        this.finished = true;
-                        return Poll::Ready(None);
-                    }
-                    return Poll::Pending;
-                }
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => this.feed(&chunk),
                 Poll::Ready(Some(Err(error))) => {
@@ -263,6 +294,47 @@ impl MessageStream {
                 }
             }
         }
+    }
+
+    /// After `message_stop` the message is final: what follows is read only so the connection
+    /// can be reused, and discarded, never decoded or applied. The body's end normally follows
+    /// at once; a server that keeps the body open or keeps sending is cut off after
+    /// [`DRAIN_AFTER_STOP`] or [`MAX_DRAIN_AFTER_STOP`] bytes, and its connection closed.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent>>> {
+        loop {
+            if self.body_done {
+                return self.end();
+            }
+            match self.body.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    self.drained = self.drained.saturating_add(chunk.len());
+                    if self.drained > MAX_DRAIN_AFTER_STOP {
+                        return self.end();
+                    }
+                }
+                Poll::Ready(Some(Err(_)) | None) => return self.end(),
+                Poll::Pending => {
+                    let runtime = &self.runtime;
+                    let timer = self.drain_timer.get_or_insert_with(|| {
+                        runtime.sleep_until(saturating_deadline(runtime.now(), DRAIN_AFTER_STOP))
+                    });
+                    if timer.as_mut().poll(cx).is_ready() {
+                        return self.end();
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    /// Ends the stream and lets go of the body at once: a body read to its end has already
+    /// released its connection; one cut off is closed now, not when the stream is dropped.
+    fn end(&mut self) -> Poll<Option<Result<StreamEvent>>> {
+        self.finished = true;
+        self.body_done = true;
+        self.body = Body::empty();
+        self.drain_timer = None;
+        Poll::Ready(None)
     }
 
     fn feed(&mut self, chunk: &Bytes) {

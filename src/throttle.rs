@@ -10,9 +10,12 @@ use async_lock::{Semaphore, SemaphoreGuardArc};
 use http::HeaderMap;
 
 use claude_agent_core::limit::{RateLimitInfo, RateLimiter};
-use claude_agent_core::rt::Runtime;
+use claude_agent_core::rt::{Runtime, saturating_deadline};
 
 use crate::stats::Counters;
+
+/// The longest a server's `anthropic-ratelimit-*-reset` may hold the local limiters back.
+const MAX_RESET_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub(crate) struct Throttle {
     permits: Option<Arc<Semaphore>>,
@@ -109,8 +112,14 @@ impl Throttle {
         }
         let info = RateLimitInfo::from_headers(headers);
         let wall = SystemTime::now();
+        // A reset instant is a server's word: the API's windows are a minute long, so a reset
+        // further away than that (a year, 9999-12-31) is taken as a minute, never as a reason
+        // to stop sending for good.
         let reset_at = |reset: Option<SystemTime>| {
-            reset.map(|reset| now + reset.duration_since(wall).unwrap_or_default())
+            reset.map(|reset| {
+                let wait = reset.duration_since(wall).unwrap_or_default();
+                saturating_deadline(now, wait.min(MAX_RESET_WAIT))
+            })
         };
         if let (Some(limiter), Some(limit)) = (&self.requests, &info.requests) {
             if let Some(remaining) = limit.remaining {

@@ -93,7 +93,7 @@ fn create_query_and_stream_on_every_runtime() {
         assert!(client.as_async().is_closed());
         assert!(matches!(
             client.query("after close"),
-            Err(Error::Config { .. })
+            Err(Error::Closed { .. })
         ));
     }
 }

@@ -289,8 +289,66 @@ async fn a_closed_client_refuses_calls(rt: Rt) {
     client.close().await;
     assert!(clone.is_closed());
     let error = clone.query("after").await.expect_err("closed");
-    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+    assert!(matches!(error, Error::Closed { .. }), "{error:?}");
     assert_eq!(server.requests().len(), 1);
+}
+
+/// A client built in a tokio runtime that has since shut down, used from whatever runtime the
+/// test runs on: a typed `Closed` error naming the cause, never a panic inside tokio's timer
+/// (nor a hang).
+async fn a_client_whose_runtime_is_gone_reports_closed(rt: Rt) {
+    let _ = rt;
+    let server = mock();
+    let url = server.url();
+    // On a thread of its own: tokio refuses to start or drop a runtime inside async code.
+    let client = std::thread::spawn(move || {
+        let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = tokio_rt.block_on(async move {
+            let client = Client::builder()
+                .api_key(TEST_KEY)
+                .base_url(url)
+                .build() // on the tokio runtime it is built in
+                .unwrap();
+            client.query("while it lives").await.unwrap();
+            client
+        });
+        drop(tokio_rt);
+        client
+    })
+    .join()
+    .unwrap();
+    assert_eq!(client.runtime().name(), "tokio");
+    for _ in 0..2 {
+        let error = client.query("after").await.expect_err("runtime gone");
+        assert!(
+            matches!(&error, Error::Closed { message } if message.contains("tokio runtime")),
+            "{error:?}"
+        );
+        let error = client
+            .messages()
+            .stream(MessageRequest::new("m", 8).user("after"))
+            .await
+            .expect_err("runtime gone");
+        assert!(matches!(error, Error::Closed { .. }), "{error:?}");
+    }
+    assert_eq!(server.requests().len(), 1);
+}
+
+/// A path prefix in the base URL is kept (gateways use one).
+async fn a_base_url_path_prefix_is_kept(rt: Rt) {
+    let server = mock();
+    let client = Client::builder()
+        .api_key(TEST_KEY)
+        .base_url(format!("{}/gateway/anthropic/", server.url()))
+        .shared_runtime(rt)
+        .build()
+        .unwrap();
+    let _ = client.query("hi").await;
+    assert_eq!(server.requests()[0].path, "/gateway/anthropic/v1/messages");
 }
 
 async fn the_runtime_is_the_one_given(rt: Rt) {
@@ -310,6 +368,8 @@ on_all_runtimes!(
     tls_with_an_extra_trusted_root,
     the_api_key_never_shows,
     a_closed_client_refuses_calls,
+    a_client_whose_runtime_is_gone_reports_closed,
+    a_base_url_path_prefix_is_kept,
     the_runtime_is_the_one_given,
 );
 
@@ -336,5 +396,56 @@ fn a_base_url_must_be_http() {
             .build()
             .expect_err(url);
         assert!(matches!(error, Error::Config { .. }), "{url}: {error}");
+    }
+}
+
+#[test]
+fn a_base_url_with_a_query_or_fragment_is_refused_at_build() {
+    for url in [
+        "http://127.0.0.1:1/?tenant=a",
+        "http://127.0.0.1:1?tenant=a",
+        "http://127.0.0.1:1/#x",
+        "https://gateway.example/anthropic?key=v#frag",
+    ] {
+        let error = Client::builder()
+            .api_key(TEST_KEY)
+            .base_url(url)
+            .runtime(claude_agent_smol::SmolRuntime::new())
+            .build()
+            .expect_err(url);
+        assert!(
+            matches!(&error, Error::Config { message } if message.contains("query") || message.contains("fragment")),
+            "{url}: {error}"
+        );
+    }
+}
+
+#[test]
+fn a_key_or_token_that_is_not_visible_ascii_is_refused_at_build_without_showing_it() {
+    for key in [
+        "sk-ant-clé",
+        "sk-ant-\nkey",
+        "sk-ant key",
+        "sk-ant-\u{7f}",
+        "",
+    ] {
+        for token in [false, true] {
+            let builder = Client::builder()
+                .base_url("http://127.0.0.1:1")
+                .runtime(claude_agent_smol::SmolRuntime::new());
+            let builder = if token {
+                builder.auth_token(key)
+            } else {
+                builder.api_key(key)
+            };
+            let error = builder.build().expect_err(key);
+            assert!(
+                matches!(&error, Error::Config { message } if message.contains("visible ASCII")),
+                "{key:?}: {error}"
+            );
+            if !key.is_empty() {
+                assert!(!format!("{error} {error:?}").contains(key), "{error}");
+            }
+        }
     }
 }

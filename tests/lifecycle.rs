@@ -91,7 +91,9 @@ async fn close_waits_for_calls_in_flight_then_refuses_new_ones(rt: Rt) {
         .await
         .unwrap();
     let (drained, text) = futures::join!(
-        client.close_within(Duration::from_secs(5)),
+        // A generous bound: close returns as soon as the stream is done, and a starved machine
+        // may take seconds to trickle it.
+        client.close_within(Duration::from_secs(60)),
         stream.final_text()
     );
     assert!(
@@ -102,7 +104,7 @@ async fn close_waits_for_calls_in_flight_then_refuses_new_ones(rt: Rt) {
     assert_eq!(text.unwrap(), "a slow but complete answer");
     assert!(matches!(
         client.query("after close").await,
-        Err(Error::Config { .. })
+        Err(Error::Closed { .. })
     ));
     assert_idle(client.stats(), "after close");
     let pool = client.stats().pool.unwrap();
@@ -135,8 +137,10 @@ async fn background_tasks_end_after_close(rt: Rt) {
         "a pooled connection has its driver task"
     );
     client.close().await;
-    // The drivers notice their connection closed on their own schedule: wait for it, boundedly.
-    for _ in 0..2000 {
+    // The drivers notice their connection closed on their own schedule: wait for it, boundedly
+    // (a deadline, not a number of polls, so a starved machine gets the same patience).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         if client.stats().tasks == 0 {
             return;
         }

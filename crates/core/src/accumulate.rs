@@ -45,11 +45,15 @@
 //! ```
 
 use crate::partial_json::{PartialJson, parse_partial};
+use crate::redact::excerpt;
 use crate::types::{
     ContentBlock, ContentDelta, Message, MessageDelta, MessageDeltaUsage, StreamEvent,
 };
 use crate::{ApiErrorKind, Error};
 use http::StatusCode;
+
+/// Bytes of a broken tool input quoted on each side of the error, in an error message.
+const TOOL_JSON_EXCERPT: usize = 64;
 
 /// Accumulates stream events into a [`Message`].
 #[derive(Debug, Clone, Default)]
@@ -81,6 +85,11 @@ impl MessageAccumulator {
     /// out of order or for a block that was never started, and invalid tool JSON at the end
     /// of its block ([`Error::Decode`]). The snapshot keeps everything applied before.
     pub fn apply(&mut self, event: &StreamEvent) -> Result<(), Error> {
+        if self.stopped {
+            // After `message_stop` the message is final: whatever a server sends after it
+            // (a second `message_start`, a stray delta, an error) changes nothing.
+            return Ok(());
+        }
         match event {
             StreamEvent::MessageStart { message } => {
                 if self.message.is_some() {
@@ -93,6 +102,14 @@ impl MessageAccumulator {
                 index,
                 content_block,
             } => {
+                // The index comes from the server: only the next block or one already
+                // started is valid, so a huge index can never make the tables grow.
+                if *index > self.positions.len() {
+                    return Err(Error::decode(format!(
+                        "content_block_start for content block {index}, but the next block is {}",
+                        self.positions.len()
+                    )));
+                }
                 let message = self.started("content_block_start")?;
                 let position = message.content.len();
                 message.content.push(content_block.clone());
@@ -101,10 +118,10 @@ impl MessageAccumulator {
                     ContentBlock::ToolUse(_) | ContentBlock::ServerToolUse(_)
                 );
                 self.tool_json.push(tracks_input.then(ToolJson::default));
-                if self.positions.len() <= *index {
-                    self.positions.resize(index + 1, None);
+                match self.positions.get_mut(*index) {
+                    Some(slot) => *slot = Some(position),
+                    None => self.positions.push(Some(position)),
                 }
-                self.positions[*index] = Some(position);
             }
             StreamEvent::ContentBlockDelta { index, delta } => {
                 let position = self.position(*index, "content_block_delta")?;
@@ -226,9 +243,10 @@ impl MessageAccumulator {
             // An empty buffer (or only an unfinished scalar) leaves the start's `input`.
             Ok(PartialJson::Nothing) => None,
             Err(error) if strict => {
+                // Quote where it broke, not the whole buffer: a tool input can be megabytes.
                 return Err(Error::decode(format!(
                     "invalid tool input JSON ({error}): {}",
-                    json.buffer
+                    excerpt(&json.buffer, error.offset, TOOL_JSON_EXCERPT)
                 )));
             }
             Err(_) => return Ok(()),
@@ -458,5 +476,95 @@ mod tests {
             (status, kind, message.as_str()),
             (StatusCode::OK, ApiErrorKind::Overloaded, "Overloaded")
         );
+    }
+
+    #[test]
+    fn a_block_index_past_the_next_block_is_a_decode_error_not_an_allocation() {
+        for index in [
+            "1",
+            "2",
+            "100000000",
+            "4294967296",
+            "18446744073709551614",
+            "18446744073709551615",
+        ] {
+            for event in [
+                format!(
+                    r#"{{"type":"content_block_start","index":{index},"content_block":{{"type":"text","text":""}}}}"#
+                ),
+                format!(
+                    r#"{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":"x"}}}}"#
+                ),
+                format!(r#"{{"type":"content_block_stop","index":{index}}}"#),
+            ] {
+                let mut accumulator = apply_all(&[START]).unwrap();
+                let result = accumulator.apply(&StreamEvent::from_json(&event).unwrap());
+                assert!(
+                    matches!(result, Err(Error::Decode { .. })),
+                    "{event}: {result:?}"
+                );
+                assert!(accumulator.positions.capacity() < 16, "{event}");
+                assert!(accumulator.tool_json.capacity() < 16, "{event}");
+            }
+        }
+        // The next block and a restart of an existing one are fine.
+        apply_all(&[
+            START,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"}}"#,
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn events_after_message_stop_change_nothing() {
+        let complete = [
+            START,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+            r#"{"type":"content_block_stop","index":0}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":3}}"#,
+            r#"{"type":"message_stop"}"#,
+        ];
+        let expected = apply_all(&complete).unwrap().into_message().unwrap();
+        for trailing in [
+            START,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" there"}}"#,
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":"x"}}"#,
+            r#"{"type":"content_block_delta","index":7,"delta":{"type":"text_delta","text":"x"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":99}}"#,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"late"}}"#,
+            r#"{"type":"message_stop"}"#,
+        ] {
+            let mut events = complete.to_vec();
+            events.push(trailing);
+            let accumulator = apply_all(&events).unwrap();
+            assert!(accumulator.is_complete());
+            assert_eq!(accumulator.into_message().unwrap(), expected, "{trailing}");
+        }
+    }
+
+    #[test]
+    fn invalid_tool_json_is_quoted_as_a_bounded_excerpt() {
+        let huge = format!("{{\"a\": \"{}\", ]", "x".repeat(1 << 20));
+        let delta = serde_json::to_string(&json!({
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": huge},
+        }))
+        .unwrap();
+        let mut accumulator = apply_all(&[
+            START,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t1","name":"get","input":{}}}"#,
+            &delta,
+        ])
+        .unwrap();
+        let stop = StreamEvent::from_json(r#"{"type":"content_block_stop","index":0}"#).unwrap();
+        let error = accumulator.apply(&stop).unwrap_err();
+        let text = error.to_string();
+        assert!(text.len() < 512, "{} bytes", text.len());
+        assert!(text.contains(&format!("({} bytes)", huge.len())), "{text}");
     }
 }

@@ -3,8 +3,8 @@
 //! Every failure is an [`Error`] variant you can match on: the API answered with an error
 //! ([`Error::Api`], with its HTTP status, its `error.type` and the request id), the connection
 //! could not be made ([`Error::Connect`]) or broke ([`Error::Transport`]), a deadline passed
-//! ([`Error::Timeout`]), a body could not be decoded ([`Error::Decode`]), or the client was set
-//! up wrong ([`Error::Config`]).
+//! ([`Error::Timeout`]), a body could not be decoded ([`Error::Decode`]), the client was set
+//! up wrong ([`Error::Config`]), or the client or its runtime is gone ([`Error::Closed`]).
 //!
 //! ```
 //! use claude_agent_core::{ApiErrorKind, Error};
@@ -26,6 +26,8 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+
+use crate::redact::{MAX_MESSAGE_BYTES, Secrets};
 
 /// `Result` with the SDK's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -99,6 +101,14 @@ pub enum Error {
         /// What to fix.
         message: String,
     },
+
+    /// What the call needs is gone: the client was closed, or the runtime it was built on has
+    /// shut down (a tokio runtime dropped while the client lives on).
+    #[error("closed: {message}")]
+    Closed {
+        /// What is closed, and why.
+        message: String,
+    },
 }
 
 struct RequestIdSuffix<'a>(&'a Option<String>);
@@ -114,8 +124,20 @@ impl fmt::Display for RequestIdSuffix<'_> {
 
 impl Error {
     /// Builds an [`Error::Api`] from a response status, its `request-id` and its body, which
-    /// is parsed as the API's error document when it is one.
+    /// is parsed as the API's error document when it is one. The message is cut to
+    /// [`MAX_MESSAGE_BYTES`](crate::redact::MAX_MESSAGE_BYTES) bytes.
     pub fn api(status: StatusCode, request_id: Option<String>, body: &[u8]) -> Self {
+        Self::api_redacted(status, request_id, body, &Secrets::none())
+    }
+
+    /// [`Error::api`], with `secrets` replaced in the message (and in the request id) before
+    /// the message is cut, so a server that echoes the key back never gets it printed.
+    pub fn api_redacted(
+        status: StatusCode,
+        request_id: Option<String>,
+        body: &[u8],
+        secrets: &Secrets,
+    ) -> Self {
         #[derive(Deserialize)]
         struct Envelope {
             error: Detail,
@@ -132,7 +154,7 @@ impl Error {
                     || ApiErrorKind::from_status(status),
                     |k| ApiErrorKind::from_type(&k),
                 ),
-                error.message.unwrap_or_default(),
+                secrets.scrub_bounded(&error.message.unwrap_or_default(), MAX_MESSAGE_BYTES),
             ),
             Err(_) => {
                 let text = String::from_utf8_lossy(body);
@@ -140,18 +162,72 @@ impl Error {
                 let message = if text.is_empty() {
                     status.canonical_reason().unwrap_or("no message").to_owned()
                 } else {
-                    truncate(text, 512)
+                    secrets.scrub_bounded(text, MAX_MESSAGE_BYTES)
                 };
                 (ApiErrorKind::from_status(status), message)
             }
         };
         Error::Api {
             status,
-            kind,
+            kind: kind.redacted(secrets),
             message,
-            request_id,
+            request_id: request_id.map(|id| bounded_request_id(&id, secrets)),
             rate_limit: None,
         }
+    }
+
+    /// This error with `secrets` replaced by [`REDACTED`](crate::redact::REDACTED) in every
+    /// text it carries, and each message cut to
+    /// [`MAX_MESSAGE_BYTES`](crate::redact::MAX_MESSAGE_BYTES) bytes (after the
+    /// replacement). The client passes every error built from server text through this.
+    ///
+    /// ```
+    /// use claude_agent_core::{Error, redact::Secrets};
+    ///
+    /// let error = Error::decode("invalid type: string \"sk-ant-key\", expected u64");
+    /// let error = error.redact(&Secrets::new(["sk-ant-key"]));
+    /// assert!(!error.to_string().contains("sk-ant-key"), "{error}");
+    /// ```
+    pub fn redact(mut self, secrets: &Secrets) -> Self {
+        let bound = |text: &mut String| {
+            if secrets.appears_in(text.as_bytes()) || text.len() > MAX_MESSAGE_BYTES {
+                *text = secrets.scrub_bounded(text, MAX_MESSAGE_BYTES);
+            }
+        };
+        match &mut self {
+            Error::Api {
+                kind,
+                message,
+                request_id,
+                ..
+            } => {
+                bound(message);
+                *kind = std::mem::replace(kind, ApiErrorKind::Internal).redacted(secrets);
+                if let Some(id) = request_id {
+                    *id = bounded_request_id(id, secrets);
+                }
+            }
+            Error::Decode {
+                message,
+                request_id,
+            } => {
+                bound(message);
+                if let Some(id) = request_id {
+                    *id = bounded_request_id(id, secrets);
+                }
+            }
+            Error::Connect {
+                target, message, ..
+            } => {
+                bound(target);
+                bound(message);
+            }
+            Error::Transport { message, .. }
+            | Error::Config { message }
+            | Error::Closed { message } => bound(message),
+            Error::Timeout { .. } => {}
+        }
+        self
     }
 
     /// Attaches the rate-limit information of the response `headers` to an API error.
@@ -201,6 +277,13 @@ impl Error {
         }
     }
 
+    /// Builds an [`Error::Closed`].
+    pub fn closed(message: impl Into<String>) -> Self {
+        Error::Closed {
+            message: message.into(),
+        }
+    }
+
     /// Builds an [`Error::Config`].
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config {
@@ -247,15 +330,12 @@ impl Error {
     }
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+/// The longest `request-id` kept, in bytes: real ones are about 30.
+const MAX_REQUEST_ID_BYTES: usize = 128;
+
+/// A `request-id` header value as an error keeps it: scrubbed and bounded (a server chooses it).
+fn bounded_request_id(id: &str, secrets: &Secrets) -> String {
+    secrets.scrub_bounded(id, MAX_REQUEST_ID_BYTES)
 }
 
 /// Which deadline passed.
@@ -350,6 +430,17 @@ impl ApiErrorKind {
         }
     }
 
+    /// This kind with `secrets` scrubbed from an [`Other`](Self::Other) type, which a server
+    /// chooses, and that type cut to 128 bytes.
+    fn redacted(self, secrets: &Secrets) -> Self {
+        match self {
+            Self::Other(name) if secrets.appears_in(name.as_bytes()) || name.len() > 128 => {
+                Self::Other(secrets.scrub_bounded(&name, 128))
+            }
+            kind => kind,
+        }
+    }
+
     /// The `error.type` string.
     pub fn as_str(&self) -> &str {
         match self {
@@ -438,5 +529,49 @@ mod tests {
             unreachable!()
         };
         assert!(message.len() < 520);
+    }
+
+    #[test]
+    fn json_error_messages_are_bounded_too() {
+        let body = serde_json::json!({
+            "type": "error",
+            "error": {"type": "api_error", "message": "m".repeat(900 * 1024)},
+        })
+        .to_string();
+        let error = Error::api(StatusCode::INTERNAL_SERVER_ERROR, None, body.as_bytes());
+        assert!(error.to_string().len() < 600, "{}", error.to_string().len());
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted_before_the_cut() {
+        let key = "sk-ant-api03-secret-key";
+        let secrets = Secrets::new([key]);
+        let json = format!(
+            r#"{{"type":"error","error":{{"type":"authentication_error","message":"{}bad key {key}"}}}}"#,
+            "x".repeat(500)
+        );
+        let html = format!("<html>{key}</html>");
+        for body in [json.as_str(), html.as_str()] {
+            let error = Error::api_redacted(
+                StatusCode::UNAUTHORIZED,
+                Some(format!("req_{key}")),
+                body.as_bytes(),
+                &secrets,
+            );
+            for text in [error.to_string(), format!("{error:?}")] {
+                assert!(!text.contains("sk-ant-api03"), "{text}");
+            }
+        }
+        let error = Error::Api {
+            status: StatusCode::BAD_REQUEST,
+            kind: ApiErrorKind::Other(format!("{key}_error")),
+            message: format!("{key} {}", "y".repeat(2000)),
+            request_id: Some(key.to_owned()),
+            rate_limit: None,
+        }
+        .redact(&secrets);
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains(key), "{text}");
+        assert!(text.len() < 1500, "{}", text.len());
     }
 }

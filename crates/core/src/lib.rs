@@ -17,8 +17,10 @@
 
 pub mod accumulate;
 pub mod error;
+pub mod jsonl;
 pub mod limit;
 pub mod partial_json;
+pub mod redact;
 pub mod retry;
 pub mod rt;
 pub mod sse;

@@ -97,7 +97,21 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
 
     /// A timer that completes at `deadline`. Every timeout in the SDK is one of these, so
     /// every wait has a bound on every runtime.
+    ///
+    /// On an executor that has shut down (see [`is_shut_down`](Self::is_shut_down)) the timer
+    /// must complete (or never be polled), not panic: that ends every wait of a call at once.
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>>;
+
+    /// Whether the executor has shut down for good: tasks spawned now would never run. An
+    /// executor that cannot go away while this value lives (smol's and async-std's global
+    /// ones, a pool this value owns) keeps the default, `false`.
+    ///
+    /// The client checks it before every attempt and fails with
+    /// [`Error::Closed`](crate::Error::Closed) instead of waiting on a dead runtime (a tokio
+    /// runtime dropped while a client built in it lives on).
+    fn is_shut_down(&self) -> bool {
+        false
+    }
 
     /// The current instant. Timeouts and retry delays are computed from it, so a runtime with
     /// a virtual clock (for tests) makes them deterministic.

@@ -29,10 +29,17 @@
 //! # Bounded memory
 //!
 //! An event may hold at most [`SseDecoder::DEFAULT_MAX_EVENT_SIZE`] bytes (or the limit given to
-//! [`SseDecoder::with_max_event_size`]), counting its data so far, its event name and the current
-//! line. Past that the decoder returns [`SseError::EventTooLarge`] before it copies the excess, so
-//! a hostile or broken server sending an endless line costs at most about `limit` bytes. The error
-//! is sticky: the stream cannot be resynchronised reliably after it.
+//! [`SseDecoder::with_max_event_size`]), counting its data so far, its event name, the last
+//! event id and the current line: everything a server can make the decoder keep. Past that the
+//! decoder returns [`SseError::EventTooLarge`] before it copies the excess, so a hostile or broken
+//! server sending an endless line costs at most about `limit` bytes. The last event id is shared
+//! by the events it is given to ([`SseEvent::id`] is an `Arc<str>`), so a long id followed by many
+//! small events is held once, not once per event. The error is sticky: the stream cannot be
+//! resynchronised reliably after it.
+//!
+//! Each byte is scanned once: an unfinished line is kept with its length, and the next chunk is
+//! searched from where the last one ended, so a line that arrives one byte per chunk costs linear
+//! time, not quadratic.
 //!
 //! # Fuzzing
 //!
@@ -46,6 +53,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 
 /// The UTF-8 encoding of U+FEFF, which the spec skips once at the start of a stream.
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
@@ -62,8 +70,9 @@ pub struct SseEvent {
     /// The values of the event's `data:` fields, joined with `'\n'`.
     pub data: String,
     /// The last event id at dispatch time. Per the spec it persists across events until another
-    /// `id:` field changes it; an empty `id:` resets it to `None`.
-    pub id: Option<String>,
+    /// `id:` field changes it; an empty `id:` resets it to `None`. Shared, not copied: every
+    /// event after one `id:` line points at the same string, so a long id costs its size once.
+    pub id: Option<Arc<str>>,
     /// The `retry:` value of this event, in milliseconds, if it had a valid one. A `retry:` in a
     /// block that dispatched nothing (no `data`) is carried to the next dispatched event rather
     /// than lost.
@@ -74,7 +83,8 @@ pub struct SseEvent {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SseError {
-    /// One event (its data, its event name and the current line) grew past the size limit.
+    /// One event (its data, its event name, the last event id and the current line) grew past
+    /// the size limit.
     #[error("server-sent event larger than the limit of {limit} bytes")]
     EventTooLarge {
         /// The limit in bytes that was exceeded.
@@ -129,8 +139,8 @@ pub struct SseDecoder {
     event: Vec<u8>,
     /// `retry` of the pending event.
     retry: Option<u64>,
-    /// Last event id; persists across events.
-    last_id: Option<String>,
+    /// Last event id; persists across events, shared by every event it is given to.
+    last_id: Option<Arc<str>>,
     /// The previous byte was a CR that ended a line: an LF right after it belongs to it.
     pending_cr: bool,
     /// No byte of the stream has been taken as content yet: a BOM may still come.
@@ -150,7 +160,7 @@ impl fmt::Debug for SseDecoder {
             .field("limit", &self.limit)
             .field("buffered_len", &self.buffered_len())
             .field("queued_events", &self.queue.len())
-            .field("last_id", &self.last_id)
+            .field("last_id_len", &self.last_id.as_ref().map(|id| id.len()))
             .field("error", &self.error)
             .finish_non_exhaustive()
     }
@@ -250,10 +260,14 @@ impl SseDecoder {
         Ok(())
     }
 
-    /// Bytes held for the incomplete current line and the pending event (data and event name),
-    /// plus up to 3 bytes of a possible BOM. Never more than the limit + 3; 0 after an error.
+    /// Bytes held for the incomplete current line, the pending event (data and event name) and
+    /// the last event id, plus up to 3 bytes of a possible BOM. Never more than the limit + 3; 0 after an error.
     pub fn buffered_len(&self) -> usize {
-        self.line.len() + self.data.len() + self.event.len() + self.bom_len
+        self.line.len() + self.data.len() + self.event.len() + self.id_len() + self.bom_len
+    }
+
+    fn id_len(&self) -> usize {
+        self.last_id.as_ref().map_or(0, |id| id.len())
     }
 
     /// Enters the sticky error state and frees the buffers.
@@ -263,6 +277,7 @@ impl SseDecoder {
         self.data = Vec::new();
         self.has_data = false;
         self.event = Vec::new();
+        self.last_id = None;
         self.bom_len = 0;
     }
 
@@ -303,6 +318,7 @@ impl SseDecoder {
             .data
             .len()
             .saturating_add(self.event.len())
+            .saturating_add(self.id_len())
             .saturating_add(line_len);
         if total > self.limit {
             Err(SseError::EventTooLarge { limit: self.limit })
@@ -407,7 +423,7 @@ impl SseDecoder {
             b"event" => self.set_event(value),
             // An id with NUL is ignored: it could not be sent back in a `Last-Event-ID` header.
             b"id" if !value.contains(&0) => {
-                self.last_id = (!value.is_empty()).then(|| lossy(value));
+                self.last_id = (!value.is_empty()).then(|| Arc::from(lossy(value)));
             }
             b"retry" => self.retry = parse_retry(value).or(self.retry),
             _ => {} // unknown field: ignored, per spec
@@ -686,7 +702,7 @@ mod tests {
         d.finish().unwrap();
         d.push(b"data: b\n\n").unwrap();
         let ids: Vec<_> = drain(&mut d).into_iter().map(|e| e.id).collect();
-        assert_eq!(ids, vec![Some("42".to_owned()), Some("42".to_owned())]);
+        assert_eq!(ids, vec![Some("42".into()), Some("42".into())]);
     }
 
     #[test]
@@ -886,5 +902,50 @@ mod tests {
                 assert_eq!(got, expected, "split at {i}, {j}");
             }
         }
+    }
+
+    #[test]
+    fn a_long_id_is_shared_by_the_events_not_copied_into_each() {
+        let mut d = SseDecoder::with_max_event_size(1 << 20);
+        let id = "i".repeat(512 * 1024);
+        d.push(format!("id: {id}\n").as_bytes()).unwrap();
+        for _ in 0..100 {
+            d.push(b"data: x\n\n").unwrap();
+        }
+        let events = drain(&mut d);
+        assert_eq!(events.len(), 100);
+        let first = events[0].id.clone().unwrap();
+        assert_eq!(first.len(), id.len());
+        assert!(
+            events
+                .iter()
+                .all(|e| Arc::ptr_eq(e.id.as_ref().unwrap(), &first))
+        );
+    }
+
+    #[test]
+    fn the_last_id_counts_toward_the_event_size_limit() {
+        let mut d = SseDecoder::with_max_event_size(1024);
+        d.push(format!("id: {}\n", "i".repeat(1000)).as_bytes())
+            .unwrap();
+        assert_eq!(d.buffered_len(), 1000);
+        // 1000 bytes of id + a 30-byte data line: over the limit.
+        let error = d.push(format!("data: {}\n\n", "d".repeat(24)).as_bytes());
+        assert_eq!(error, Err(SseError::EventTooLarge { limit: 1024 }));
+        assert_eq!(d.buffered_len(), 0);
+    }
+
+    #[test]
+    fn a_line_arriving_one_byte_per_chunk_is_decoded_in_linear_time() {
+        // Quadratic rescanning of a 4 MiB line is ~8·10^12 byte visits: this test would not
+        // finish. Linear, it is 4 M pushes.
+        let mut d = SseDecoder::with_max_event_size(8 << 20);
+        let line = format!("data: {}\n\n", "x".repeat(4 << 20));
+        for byte in line.as_bytes() {
+            d.push(std::slice::from_ref(byte)).unwrap();
+        }
+        let events = drain(&mut d);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].data.len(), 4 << 20);
     }
 }

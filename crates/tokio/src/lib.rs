@@ -30,6 +30,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -64,6 +65,49 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 #[derive(Debug, Clone)]
 pub struct TokioRuntime {
     handle: Handle,
+    liveness: Arc<Liveness>,
+}
+
+/// Tells whether the tokio runtime behind a handle has shut down. tokio has no API for that,
+/// and a timer polled after its runtime is gone panics, so each [`TokioRuntime`] parks one
+/// tiny sentinel task on its runtime: the runtime drops every task when it shuts down (before
+/// its drivers), and the sentinel's guard then raises the flag. The sentinel ends when the
+/// last clone of the `TokioRuntime` is dropped, so creating many costs nothing lasting.
+#[derive(Debug)]
+struct Liveness {
+    shut_down: Arc<AtomicBool>,
+    /// Dropped with the last clone: ends the sentinel task.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Liveness {
+    fn watch(handle: &Handle) -> Arc<Self> {
+        let shut_down = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let guard = RaiseOnDrop(shut_down.clone());
+        // A task spawned on a runtime that is already gone is dropped at once: the flag is
+        // raised right here.
+        drop(handle.spawn(async move {
+            let _guard = guard;
+            let _ = stopped.await;
+        }));
+        Arc::new(Self {
+            shut_down,
+            _stop: stop,
+        })
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+}
+
+struct RaiseOnDrop(Arc<AtomicBool>);
+
+impl Drop for RaiseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 impl TokioRuntime {
@@ -73,7 +117,8 @@ impl TokioRuntime {
     /// ([`Builder::enable_all`](tokio::runtime::Builder::enable_all)), or
     /// [`sleep_until`](Runtime::sleep_until) and [`connect_tcp`](Runtime::connect_tcp) panic.
     pub fn from_handle(handle: Handle) -> Self {
-        Self { handle }
+        let liveness = Liveness::watch(&handle);
+        Self { handle, liveness }
     }
 
     /// Runs on the tokio runtime the caller is in.
@@ -271,8 +316,13 @@ impl Runtime for TokioRuntime {
     }
 
     fn spawn(&self, task: BoxFuture<'static, ()>) {
-        // Dropping a tokio JoinHandle detaches the task.
+        // Dropping a tokio JoinHandle detaches the task. (On a runtime that has shut down,
+        // tokio drops the task at once.)
         drop(self.handle.spawn(task));
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.liveness.is_shut_down()
     }
 
     fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
@@ -284,9 +334,10 @@ impl Runtime for TokioRuntime {
         // A tokio timer binds to the runtime it is created in, and creating one outside a
         // runtime context panics: enter ours, so any thread may call this.
         let _context = self.handle.enter();
-        Box::pin(TokioSleep(Box::pin(tokio::time::sleep_until(
-            deadline.into(),
-        ))))
+        Box::pin(TokioSleep {
+            sleep: Box::pin(tokio::time::sleep_until(deadline.into())),
+            liveness: self.liveness.clone(),
+        })
     }
 
     fn connect_tcp(
@@ -316,19 +367,42 @@ impl Runtime for TokioRuntime {
 }
 
 /// A [`tokio::time::Sleep`] as a core [`Sleep`].
-struct TokioSleep(Pin<Box<tokio::time::Sleep>>);
+///
+/// tokio panics when a timer is polled after its runtime shut down. This one completes
+/// instead: every wait of the SDK is bounded by a timer, so a call on a dead runtime ends
+/// (and the client reports [`Error::Closed`](claude_agent_core::Error::Closed)) rather than
+/// panicking or hanging.
+struct TokioSleep {
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    liveness: Arc<Liveness>,
+}
 
 impl Future for TokioSleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.as_mut().poll(cx)
+        if self.liveness.is_shut_down() {
+            return Poll::Ready(());
+        }
+        // The flag is raised a moment before tokio's time driver shuts down; a poll on another
+        // thread in that moment still meets tokio's panic, which is caught here.
+        let sleep = self.sleep.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sleep.poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => Poll::Ready(()),
+        }
     }
 }
 
 impl Sleep for TokioSleep {
     fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
-        self.0.as_mut().reset(deadline.into());
+        if self.liveness.is_shut_down() {
+            return;
+        }
+        let sleep = self.sleep.as_mut();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            sleep.reset(deadline.into())
+        }));
     }
 }
 

@@ -1,0 +1,159 @@
+//! Every seed input of the fuzz targets (`fuzz/seeds/<target>/`, hostile cases included: block
+//! indices up to `u64::MAX`, events after `message_stop`, long ids, deep nesting, invalid UTF-8)
+//! run on stable, with the targets' invariants: no panic, bounded buffers, and output that does
+//! not depend on how the input is split.
+
+use std::path::Path;
+
+use claude_agent_core::accumulate::MessageAccumulator;
+use claude_agent_core::jsonl::LineDecoder;
+use claude_agent_core::sse::SseDecoder;
+use claude_agent_core::types::{Message, StreamEvent};
+
+fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
+    let mut seeds: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    seeds.sort();
+    assert!(seeds.len() >= 10, "{target}: {} seeds", seeds.len());
+    seeds
+}
+
+/// Splits `stream` at `at` (scaled from 0..=255) and at the middle of the head.
+fn splits(stream: &[u8], at: u8) -> Vec<Vec<&[u8]>> {
+    let at = usize::from(at) * stream.len() / 255;
+    let (head, tail) = stream.split_at(at);
+    let (a, b) = head.split_at(head.len() / 2);
+    vec![vec![head, tail], vec![a, b, tail]]
+}
+
+/// The stream pipeline: the message, or the first error.
+fn pipeline(chunks: &[&[u8]]) -> Result<Message, String> {
+    let mut decoder = SseDecoder::with_max_event_size(4096);
+    let mut accumulator = MessageAccumulator::new();
+    let mut apply = |decoder: &mut SseDecoder| -> Result<(), String> {
+        while let Some(sse) = decoder.next_event() {
+            let event = StreamEvent::from_json(&sse.data).map_err(|e| e.to_string())?;
+            accumulator.apply(&event).map_err(|e| e.to_string())?;
+            let _ = accumulator.snapshot();
+        }
+        Ok(())
+    };
+    for chunk in chunks {
+        decoder.push(chunk).map_err(|e| e.to_string())?;
+        assert!(decoder.buffered_len() <= 4096 + 3);
+        apply(&mut decoder)?;
+    }
+    decoder.finish().map_err(|e| e.to_string())?;
+    apply(&mut decoder)?;
+    accumulator.into_message().map_err(|e| e.to_string())
+}
+
+#[test]
+fn stream_accumulator_seeds() {
+    for (name, data) in seeds("stream_accumulator") {
+        let [split, stream @ ..] = data.as_slice() else {
+            continue;
+        };
+        let whole = pipeline(&[stream]);
+        for chunks in splits(stream, *split) {
+            assert_eq!(pipeline(&chunks), whole, "{name}");
+        }
+        if name.starts_with("index_") || name.contains("never_started") {
+            assert!(whole.is_err(), "{name}: {whole:?}");
+        }
+        if name.contains("after_stop") || name.starts_with("pings_then") {
+            assert_eq!(whole.as_ref().unwrap().text(), "Hi", "{name}");
+        }
+    }
+}
+
+fn sse(chunks: &[&[u8]], limit: usize) -> (Vec<String>, bool) {
+    let mut decoder = SseDecoder::with_max_event_size(limit);
+    let mut events = Vec::new();
+    let mut failed = false;
+    for chunk in chunks {
+        failed = decoder.push(chunk).is_err();
+        assert!(decoder.buffered_len() <= limit + 3);
+        events.extend(std::iter::from_fn(|| decoder.next_event()).map(|e| format!("{e:?}")));
+        if failed {
+            break;
+        }
+    }
+    if !failed {
+        failed = decoder.finish().is_err();
+        events.extend(std::iter::from_fn(|| decoder.next_event()).map(|e| format!("{e:?}")));
+    }
+    (events, failed)
+}
+
+#[test]
+fn sse_decoder_seeds() {
+    for (name, data) in seeds("sse_decoder") {
+        let [split, limit, stream @ ..] = data.as_slice() else {
+            continue;
+        };
+        let limit = match *limit {
+            255 => SseDecoder::DEFAULT_MAX_EVENT_SIZE,
+            n => usize::from(n),
+        };
+        let whole = sse(&[stream], limit);
+        for chunks in splits(stream, *split) {
+            assert_eq!(sse(&chunks, limit), whole, "{name}");
+        }
+    }
+}
+
+fn lines(chunks: &[&[u8]], limit: usize) -> (Vec<Vec<u8>>, bool) {
+    let mut decoder = LineDecoder::new(limit);
+    let mut lines = Vec::new();
+    for chunk in chunks {
+        if decoder.push(chunk).is_err() {
+            return (lines, true);
+        }
+        while let Some(line) = decoder.next_line() {
+            match line {
+                Ok(line) => lines.push(line.to_vec()),
+                Err(_) => return (lines, true),
+            }
+        }
+        assert!(decoder.buffered_len() <= limit);
+    }
+    while let Some(line) = decoder.finish() {
+        match line {
+            Ok(line) => lines.push(line.to_vec()),
+            Err(_) => return (lines, true),
+        }
+    }
+    (lines, false)
+}
+
+#[test]
+fn line_decoder_seeds() {
+    for (name, data) in seeds("line_decoder") {
+        let [split, limit, stream @ ..] = data.as_slice() else {
+            continue;
+        };
+        let limit = match *limit {
+            255 => 1 << 20,
+            n => usize::from(n),
+        };
+        let whole = lines(&[stream], limit);
+        let per_byte: Vec<&[u8]> = stream.chunks(1).collect();
+        for chunks in splits(stream, *split).into_iter().chain([per_byte]) {
+            let split = lines(&chunks, limit);
+            assert_eq!(split.1, whole.1, "{name}");
+            if !whole.1 {
+                assert_eq!(split.0, whole.0, "{name}");
+            }
+        }
+    }
+}
