@@ -228,15 +228,16 @@ pub(crate) fn assistant_turn(message: &Message) -> MessageParam {
     }
 }
 
-/// Adds `more` to `total`: token counts are summed; the optional cache counts too.
+/// Adds `more` to `total`: token counts are summed; the optional cache counts too. The counts
+/// are the server's numbers, so the sums saturate rather than overflow.
 pub(crate) fn add_usage(total: &mut Usage, more: &Usage) {
     fn sum(total: &mut Option<u64>, more: Option<u64>) {
         if let Some(more) = more {
-            *total = Some(total.unwrap_or(0) + more);
+            *total = Some(total.unwrap_or(0).saturating_add(more));
         }
     }
-    total.input_tokens += more.input_tokens;
-    total.output_tokens += more.output_tokens;
+    total.input_tokens = total.input_tokens.saturating_add(more.input_tokens);
+    total.output_tokens = total.output_tokens.saturating_add(more.output_tokens);
     sum(
         &mut total.cache_creation_input_tokens,
         more.cache_creation_input_tokens,
@@ -358,5 +359,27 @@ impl Stream for SessionTextStream<'_> {
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_totals_saturate_instead_of_overflowing() {
+        let huge = Usage {
+            input_tokens: u64::MAX,
+            output_tokens: u64::MAX - 1,
+            cache_creation_input_tokens: Some(u64::MAX),
+            cache_read_input_tokens: Some(7),
+            ..Usage::default()
+        };
+        let mut total = huge.clone();
+        add_usage(&mut total, &huge);
+        assert_eq!(total.input_tokens, u64::MAX);
+        assert_eq!(total.output_tokens, u64::MAX);
+        assert_eq!(total.cache_creation_input_tokens, Some(u64::MAX));
+        assert_eq!(total.cache_read_input_tokens, Some(14));
     }
 }

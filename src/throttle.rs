@@ -133,3 +133,33 @@ impl Throttle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_reset_far_in_the_future_holds_the_limiter_back_a_minute_at_most() {
+        let throttle = Throttle::new(None, Some(50), None);
+        let mut headers = HeaderMap::new();
+        headers.insert("anthropic-ratelimit-requests-limit", "50".parse().unwrap());
+        headers.insert(
+            "anthropic-ratelimit-requests-remaining",
+            "0".parse().unwrap(),
+        );
+        headers.insert(
+            "anthropic-ratelimit-requests-reset",
+            "9999-12-31T23:59:59Z".parse().unwrap(),
+        );
+        let now = Instant::now();
+        throttle.observe(&headers, now);
+        let retry_at = throttle.take(now, 0).expect_err("nothing left");
+        assert!(retry_at > now, "the server said none are left");
+        assert!(
+            retry_at <= now + MAX_RESET_WAIT + Duration::from_secs(2),
+            "held back {:?}",
+            retry_at - now
+        );
+    }
+}
