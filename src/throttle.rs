@@ -78,13 +78,13 @@ impl Throttle {
         if let Some(requests) = &self.requests {
             lock(requests).try_acquire(1, now)?;
         }
-        if let Some(limiter) = &self.tokens {
-            if let Err(at) = lock(limiter).try_acquire(tokens, now) {
-                if let Some(requests) = &self.requests {
-                    lock(requests).refund(1, now);
-                }
-                return Err(at);
+        if let Some(limiter) = &self.tokens
+            && let Err(at) = lock(limiter).try_acquire(tokens, now)
+        {
+            if let Some(requests) = &self.requests {
+                lock(requests).refund(1, now);
             }
+            return Err(at);
         }
         Ok(())
     }
@@ -121,15 +121,15 @@ impl Throttle {
                 saturating_deadline(now, wait.min(MAX_RESET_WAIT))
             })
         };
-        if let (Some(limiter), Some(limit)) = (&self.requests, &info.requests) {
-            if let Some(remaining) = limit.remaining {
-                lock(limiter).observe(remaining, reset_at(limit.reset), now);
-            }
+        if let (Some(limiter), Some(limit)) = (&self.requests, &info.requests)
+            && let Some(remaining) = limit.remaining
+        {
+            lock(limiter).observe(remaining, reset_at(limit.reset), now);
         }
-        if let (Some(limiter), Some(limit)) = (&self.tokens, &info.tokens) {
-            if let Some(remaining) = limit.remaining {
-                lock(limiter).observe(remaining, reset_at(limit.reset), now);
-            }
+        if let (Some(limiter), Some(limit)) = (&self.tokens, &info.tokens)
+            && let Some(remaining) = limit.remaining
+        {
+            lock(limiter).observe(remaining, reset_at(limit.reset), now);
         }
     }
 }

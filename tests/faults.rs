@@ -210,14 +210,22 @@ fn streaming_cases() -> Vec<(&'static str, Expect)> {
     cases
 }
 
+/// The response-header and idle timeouts of a case whose fault is a stall: short, since the
+/// stall must end in a timeout and the test waits for it.
+const STALL_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// The same timeouts for every other case: generous, so that an answer that is merely slow
+/// (a starved machine) is never mistaken for a stall and retried.
+const PATIENCE: Duration = Duration::from_secs(30);
+
 fn matrix_client(server: &MockServer, rt: &Rt, policy: RetryPolicy) -> Client {
     Client::builder()
         .api_key(TEST_KEY)
         .base_url(server.url())
         .shared_runtime(rt.clone())
         .retry_policy(policy)
-        .response_header_timeout(Duration::from_millis(300))
-        .idle_timeout(Duration::from_millis(300))
+        .response_header_timeout(PATIENCE)
+        .idle_timeout(PATIENCE)
         .max_response_bytes(1 << 20)
         .max_event_size(1 << 20)
         .build()
@@ -255,6 +263,11 @@ async fn run_case(
         options = options.header("x-mock-fail-times", "1");
     } else {
         options = options.header("x-mock-fail-times", "1000");
+    }
+    if fault.starts_with("stall") {
+        options = options
+            .response_header_timeout(STALL_TIMEOUT)
+            .idle_timeout(STALL_TIMEOUT);
     }
     let client = client.with_options(options).unwrap();
     let outcome = call(&client, streaming).await;
@@ -459,6 +472,7 @@ async fn the_total_deadline_bounds_retries(rt: Rt) {
     .with_options(
         RequestOptions::new()
             .timeout(Duration::from_millis(700))
+            .response_header_timeout(STALL_TIMEOUT)
             .header("x-mock-fault", "stall-before-headers"),
     )
     .unwrap();

@@ -2,7 +2,9 @@
 //! bounded map, fail-fast task group, whole-batch deadline, work queue, client pool.
 //!
 //! No sleeps as synchronisation and no timing assertions: concurrency limits are counted,
-//! cancellation is observed through drop guards, and a deadline is only checked by its outcome.
+//! cancellation is observed through drop guards, and a deadline is only checked by its outcome
+//! (where calls must finish before it, the deadline is a [`Gate`] opened once they have, not a
+//! duration a starved machine could overrun).
 
 mod common;
 
@@ -55,6 +57,107 @@ async fn bounded<F: Future>(rt: &Rt, future: F) -> F::Output {
     claude_agent_core::rt::timeout(&**rt, Duration::from_secs(30), future)
         .await
         .expect("did not finish: deadlock")
+}
+
+/// A deadline that passes when the test says so: [`Gate::runtime`] is `rt` with timers that
+/// fire only once the gate is opened (whatever their deadline). `deadline_batch` takes its timer
+/// from the runtime it is given, so a batch on the gated runtime ends exactly when the calls
+/// that must finish have finished, however slow the machine.
+#[derive(Debug, Default)]
+struct Gate {
+    open: AtomicBool,
+    wakers: Mutex<Vec<std::task::Waker>>,
+}
+
+impl Gate {
+    fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+        for waker in self.wakers.lock().unwrap().drain(..) {
+            waker.wake();
+        }
+    }
+
+    fn runtime(self: &Arc<Self>, rt: &Rt) -> Rt {
+        Arc::new(GatedRuntime {
+            inner: rt.clone(),
+            gate: self.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct GatedRuntime {
+    inner: Rt,
+    gate: Arc<Gate>,
+}
+
+struct GatedSleep(Arc<Gate>);
+
+impl Future for GatedSleep {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0.open.load(Ordering::SeqCst) {
+            return std::task::Poll::Ready(());
+        }
+        self.0.wakers.lock().unwrap().push(cx.waker().clone());
+        // Opened meanwhile: its wake-up may have missed the waker just pushed.
+        if self.0.open.load(Ordering::SeqCst) {
+            return std::task::Poll::Ready(());
+        }
+        std::task::Poll::Pending
+    }
+}
+
+impl claude_agent::rt::Sleep for GatedSleep {
+    fn reset(self: std::pin::Pin<&mut Self>, _deadline: std::time::Instant) {}
+}
+
+impl claude_agent::rt::Runtime for GatedRuntime {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn spawn(&self, task: claude_agent::rt::BoxFuture<'static, ()>) {
+        self.inner.spawn(task)
+    }
+
+    fn sleep_until(
+        &self,
+        _deadline: std::time::Instant,
+    ) -> std::pin::Pin<Box<dyn claude_agent::rt::Sleep>> {
+        Box::pin(GatedSleep(self.gate.clone()))
+    }
+
+    fn now(&self) -> std::time::Instant {
+        self.inner.now()
+    }
+
+    fn connect_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> claude_agent::rt::BoxFuture<'static, std::io::Result<Box<dyn claude_agent::rt::AsyncIo>>>
+    {
+        self.inner.connect_tcp(host, port)
+    }
+}
+
+/// Runs `future`, then counts it in `done`; the call that brings `done` to `all` opens `gate`.
+async fn opens_gate_when_all_done<F: Future>(
+    gate: &Gate,
+    done: &AtomicUsize,
+    all: usize,
+    future: F,
+) -> F::Output {
+    let output = future.await;
+    if done.fetch_add(1, Ordering::SeqCst) + 1 == all {
+        gate.open();
+    }
+    output
 }
 
 fn is_internal(error: &Error) -> bool {
@@ -258,12 +361,28 @@ async fn deadline_batch_keeps_finished_and_cancels_stalled(rt: Rt) {
     let ok = client(&server, &rt);
     let stalled = faulty(&ok, "stall-before-headers");
     let dropped: Vec<Arc<AtomicBool>> = (0..5).map(|_| Arc::new(AtomicBool::new(false))).collect();
+    // The deadline passes once the three calls that can finish have finished.
+    let gate = Arc::new(Gate::default());
+    let done = AtomicUsize::new(0);
     let calls = (0..5).map(|i| {
-        let c = if i == 1 || i == 3 { &stalled } else { &ok };
-        guarded(dropped[i].clone(), ask(c, format!("d{i}")))
+        let stalls = i == 1 || i == 3;
+        let c = if stalls { &stalled } else { &ok };
+        let (gate, done) = (&gate, &done);
+        guarded(dropped[i].clone(), async move {
+            if stalls {
+                ask(c, format!("d{i}")).await
+            } else {
+                opens_gate_when_all_done(gate, done, 3, ask(c, format!("d{i}"))).await
+            }
+        })
     });
 
-    let batch = deadline_batch(&rt, Duration::from_millis(1500), calls).await;
+    let gated = gate.runtime(&rt);
+    let batch = bounded(
+        &rt,
+        deadline_batch(&gated, Duration::from_millis(1500), calls),
+    )
+    .await;
 
     let finished: Vec<usize> = batch.finished.iter().map(|(i, _)| *i).collect();
     assert_eq!(finished, [0, 2, 4]);
@@ -300,13 +419,19 @@ async fn deadline_batch_complete_and_progress(rt: Rt) {
     // Progress stops at the deadline.
     let mut seen = Vec::new();
     let stalled = faulty(&client, "stall-before-headers");
+    // The deadline passes once the fast call has finished.
+    let gate = Arc::new(Gate::default());
+    let done = AtomicUsize::new(0);
     let calls: Vec<futures::future::BoxFuture<'_, Result<String, Error>>> = vec![
-        ask(&client, "fast".into()).boxed(),
+        opens_gate_when_all_done(&gate, &done, 1, ask(&client, "fast".into())).boxed(),
         ask(&stalled, "slow".into()).boxed(),
     ];
-    let batch =
-        deadline_batch_with_progress(&rt, Duration::from_millis(1500), calls, |p| seen.push(p))
-            .await;
+    let gated = gate.runtime(&rt);
+    let batch = bounded(
+        &rt,
+        deadline_batch_with_progress(&gated, Duration::from_millis(1500), calls, |p| seen.push(p)),
+    )
+    .await;
     assert_eq!(batch.cancelled, [1]);
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].done, seen[0].total), (1, 2));

@@ -18,9 +18,10 @@ impl Drop for DropSignal {
     }
 }
 
-/// Waits (boundedly) for a message without blocking the async threads.
+/// Waits (boundedly, and generously: a starved machine may be slow) for a message without
+/// blocking the async threads.
 async fn recv(rx: mpsc::Receiver<&'static str>) -> Option<&'static str> {
-    rt::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(10)).ok()).await
+    rt::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).ok()).await
 }
 
 async fn helpers_use_the_current_runtime(runtime: Rt) {
@@ -83,11 +84,14 @@ async fn spawn_blocking_runs_off_the_async_thread(runtime: Rt) {
 async fn dropping_a_join_handle_cancels_the_task(runtime: Rt) {
     rt::scope(runtime, async {
         let (tx, rx) = mpsc::channel();
+        let (started_tx, started_rx) = mpsc::channel();
         let handle = rt::spawn(async move {
             let _signal = DropSignal(tx);
+            started_tx.send("started").unwrap();
             std::future::pending::<()>().await;
         });
-        rt::sleep(Duration::from_millis(5)).await; // let it start
+        // Cancel a task that is running (not one that never started): wait until it has.
+        assert_eq!(recv(started_rx).await, Some("started"));
         drop(handle);
         assert_eq!(recv(rx).await, Some("dropped"));
 

@@ -28,7 +28,7 @@ struct Tally {
 
 async fn one_call(client: Client, i: usize) -> claude_agent::Result<String> {
     let request = MessageRequest::new("m", 64).user(format!("soak request {i}"));
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         client.messages().stream(request).await?.final_text().await
     } else {
         Ok(client.messages().create(request).await?.text())
@@ -115,7 +115,8 @@ async fn a_storm_of_faults_and_cancellations_loses_nothing(rt: Rt) {
     let pool = stats.pool.unwrap();
     assert_eq!((pool.in_use, pool.waiting), (0, 0), "{stats:?}");
     assert!(
-        client.close_within(Duration::from_secs(10)).await,
+        // Nothing is in flight: this returns at once; the bound is generous for a starved machine.
+        client.close_within(Duration::from_secs(60)).await,
         "nothing left in flight"
     );
 }

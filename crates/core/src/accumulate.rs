@@ -252,12 +252,11 @@ impl MessageAccumulator {
             Err(_) => return Ok(()),
         };
         json.dirty = false;
-        if let (Some(value), Some(message)) = (parsed, self.message.as_mut()) {
-            if let Some(ContentBlock::ToolUse(tool) | ContentBlock::ServerToolUse(tool)) =
+        if let (Some(value), Some(message)) = (parsed, self.message.as_mut())
+            && let Some(ContentBlock::ToolUse(tool) | ContentBlock::ServerToolUse(tool)) =
                 message.content.get_mut(position)
-            {
-                tool.input = value;
-            }
+        {
+            tool.input = value;
         }
         Ok(())
     }

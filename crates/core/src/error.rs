@@ -321,10 +321,9 @@ impl Error {
     pub fn with_request_id(mut self, id: Option<&str>) -> Self {
         if let (Error::Api { request_id, .. } | Error::Decode { request_id, .. }, Some(id)) =
             (&mut self, id)
+            && request_id.is_none()
         {
-            if request_id.is_none() {
-                *request_id = Some(id.to_owned());
-            }
+            *request_id = Some(id.to_owned());
         }
         self
     }

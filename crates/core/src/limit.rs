@@ -156,10 +156,10 @@ impl RateLimiter {
         let missing = burst - remaining.min(burst);
         // `missing <= burst <= u32::MAX`.
         let mut debt = self.debt(now).max(self.units(missing as u32));
-        if remaining < burst {
-            if let Some(reset_at) = reset_at {
-                debt = debt.max(reset_at.saturating_duration_since(now));
-            }
+        if remaining < burst
+            && let Some(reset_at) = reset_at
+        {
+            debt = debt.max(reset_at.saturating_duration_since(now));
         }
         self.set_debt(debt, now);
     }
@@ -335,7 +335,9 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

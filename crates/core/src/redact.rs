@@ -40,8 +40,8 @@ impl Secrets {
     pub fn new<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Self {
         let secrets: Vec<Box<str>> = secrets
             .into_iter()
+            .filter(|s| !s.as_ref().is_empty())
             .map(|s| s.as_ref().into())
-            .filter(|s: &Box<str>| !s.is_empty())
             .collect();
         Self(secrets.into())
     }

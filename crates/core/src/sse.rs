@@ -301,11 +301,11 @@ impl SseDecoder {
         // Not a BOM: the bytes held back so far are ordinary content.
         self.at_start = false;
         let held = std::mem::replace(&mut self.bom_len, 0);
-        if held > 0 {
-            if let Err(err) = self.feed(&BOM[..held]) {
-                self.fail(err.clone());
-                return Err(err);
-            }
+        if held > 0
+            && let Err(err) = self.feed(&BOM[..held])
+        {
+            self.fail(err.clone());
+            return Err(err);
         }
         Ok(chunk)
     }

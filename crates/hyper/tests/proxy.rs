@@ -238,6 +238,17 @@ fn a_stalled_connect_is_a_connect_timeout() {
         ),
         "{error:?}"
     );
+    // The proxy counts the CONNECT on its own thread, which a starved machine may not have run
+    // before the client gave up: wait for it (the head is sent on after it is counted).
+    let head = block_on(futures_lite::future::or(
+        async { px.heads.recv().await.ok() },
+        async {
+            async_io::Timer::after(Duration::from_secs(30)).await;
+            None
+        },
+    ))
+    .expect("the proxy never saw the CONNECT");
+    assert!(head.starts_with("CONNECT localhost:1 "), "{head}");
     assert_eq!(px.connects(), 1);
     assert_quiet(&transport);
 }

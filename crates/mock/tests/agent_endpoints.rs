@@ -434,9 +434,10 @@ fn batch_body() -> Value {
     ]})
 }
 
-/// Polls the batch until it has ended (processing is time-based), within a bounded time.
+/// Polls the batch until it has ended (processing is time-based), within a bounded (and
+/// generous: a starved machine may be slow) time.
 fn wait_ended(server: &MockServer, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let batch = get(server, &format!("/v1/messages/batches/{id}")).json();
         if batch["processing_status"] == "ended" {

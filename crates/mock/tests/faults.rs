@@ -530,12 +530,13 @@ fn stall_faults() {
     let server = MockServer::start();
     // Before the headers, whatever the request.
     for stream in [false, true] {
+        // Read the count before sending: the server may inject the fault before `post` returns.
+        let expected = server.faults_injected() + 1;
         let mut reader = post(
             server.addr(),
             stream,
             &[("x-mock-fault", "stall-before-headers")],
         );
-        let expected = server.faults_injected() + 1;
         wait_until("the fault", || server.faults_injected() == expected);
         assert_silent(&mut reader);
     }

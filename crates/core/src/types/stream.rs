@@ -181,15 +181,14 @@ impl StreamEvent {
     pub fn from_json(data: &str) -> Result<Self, serde_json::Error> {
         // The API sends `type` first, and most events are `content_block_delta`s: those are
         // parsed in one pass. Anything else, or any surprise, takes the general path below.
-        if data.starts_with(r#"{"type":"content_block_delta""#) {
-            if let Ok(event) = serde_json::from_str::<FastDelta<'_>>(data) {
-                if let Some(delta) = event.delta.into_known() {
-                    return Ok(StreamEvent::ContentBlockDelta {
-                        index: event.index,
-                        delta,
-                    });
-                }
-            }
+        if data.starts_with(r#"{"type":"content_block_delta""#)
+            && let Ok(event) = serde_json::from_str::<FastDelta<'_>>(data)
+            && let Some(delta) = event.delta.into_known()
+        {
+            return Ok(StreamEvent::ContentBlockDelta {
+                index: event.index,
+                delta,
+            });
         }
         let raw: RawEvent<'_> = serde_json::from_str(data)?;
         let index = || raw.index.ok_or_else(|| missing("index"));
