@@ -7,6 +7,7 @@
 //! expands to `create_works::{tokio, smol, async_std, thread_pool}` tests.
 #![allow(dead_code, unused_macros)]
 
+pub mod hostile;
 pub mod thread_pool_runtime;
 
 use std::future::Future;
