@@ -1524,6 +1524,116 @@ async fn sse_body_held_open_after_message_stop_still_completes(rt: Rt) {
     assert_idle(&client, &rt).await;
 }
 
+async fn sse_endless_body_after_message_stop_is_cut_off(rt: Rt) {
+    // After `message_stop` a server keeps sending events forever: the message is final, the
+    // rest is discarded (never applied), and the client stops reading after a bounded drain.
+    let mut head = chunked_head(200, "text/event-stream");
+    head.extend(chunk(text_stream(&["final ", "answer"])));
+    let trailing = chunk(text_delta(0, " NOT PART OF IT") + &message_start());
+    let server = scripted(vec![
+        Step::ReadRequest,
+        Step::write(head),
+        Step::repeat(trailing, 1_000_000),
+    ]);
+    let client = client(&server, &rt);
+    let message = stream(&client).await.expect_text("final answer").clone();
+    assert_eq!(message.text(), "final answer");
+    assert_idle(&client, &rt).await;
+}
+
+async fn sse_many_unknown_events_before_content_are_all_delivered(rt: Rt) {
+    // More metadata before the first content than the stream holds back: it is handed out
+    // early (not buffered without end), and no event is lost.
+    let mut events = message_start();
+    for i in 0..300 {
+        events += &sse(
+            "future_event",
+            &format!(r#"{{"type":"future_event","n":{i}}}"#),
+        );
+        events += &ping();
+    }
+    events += &text_block_start(0);
+    events += &text_delta(0, "after the metadata");
+    events += &block_stop(0);
+    events += &message_end();
+    let server = answer(sse_response(&events));
+    let client = client(&server, &rt);
+    let mut stream = client.messages().stream(request()).await.expect("stream");
+    let mut unknown = Vec::new();
+    while let Some(event) = stream.next().await {
+        if let StreamEvent::Unknown(raw) = event.expect("event") {
+            unknown.push(raw["n"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(unknown, (0..300).collect::<Vec<_>>());
+    assert_eq!(stream.final_text().await.unwrap(), "after the metadata");
+    assert_idle(&client, &rt).await;
+}
+
+/// A models listing served by `pages` (one connection each, closed after the answer).
+fn listing(pages: &[&str]) -> HostileServer {
+    HostileServer::start(
+        pages
+            .iter()
+            .map(|page| vec![Step::ReadRequest, Step::write(json_response(200, page))])
+            .collect(),
+    )
+}
+
+async fn pagination_with_a_repeated_cursor_ends_with_decode_error(rt: Rt) {
+    let page =
+        r#"{"data":[{"id":"m1","type":"model"}],"has_more":true,"first_id":"m1","last_id":"m1"}"#;
+    let server = listing(&[page, page, page, page]);
+    let client = client(&server, &rt);
+    let items: Vec<_> = client.models().list().collect().await;
+    let ids: Vec<&str> = items
+        .iter()
+        .filter_map(|item| item.as_ref().ok())
+        .map(|model| model.id.as_str())
+        .collect();
+    // Both pages' items are delivered, then the error: nothing received is lost.
+    assert_eq!(ids, ["m1", "m1"], "{items:?}");
+    assert!(
+        matches!(items.last(), Some(Err(Error::Decode { message, .. })) if message.contains("does not advance")),
+        "{items:?}"
+    );
+    assert_eq!(server.requests().len(), 2);
+    assert_idle(&client, &rt).await;
+}
+
+async fn pagination_with_endless_empty_pages_ends_with_decode_error(rt: Rt) {
+    let pages: Vec<String> = (0..20)
+        .map(|i| format!(r#"{{"data":[],"has_more":true,"last_id":"cursor-{i}"}}"#))
+        .collect();
+    let pages: Vec<&str> = pages.iter().map(String::as_str).collect();
+    let server = listing(&pages);
+    let client = client(&server, &rt);
+    let items: Vec<_> = client.models().list().collect().await;
+    assert!(
+        matches!(&items[..], [Err(Error::Decode { message, .. })] if message.contains("empty pages")),
+        "{items:?}"
+    );
+    assert!(server.requests().len() < 20, "{}", server.requests().len());
+    assert_idle(&client, &rt).await;
+}
+
+async fn pagination_cursor_is_sent_encoded(rt: Rt) {
+    let first =
+        r#"{"data":[{"id":"m1","type":"model"}],"has_more":true,"last_id":"a&limit=1 b/c?d"}"#;
+    let last = r#"{"data":[{"id":"m2","type":"model"}],"has_more":false,"last_id":"m2"}"#;
+    let server = listing(&[first, last]);
+    let client = client(&server, &rt);
+    let items: Vec<_> = client.models().list().collect().await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    let second = server.requests()[1].request_line();
+    assert!(
+        second.contains("/v1/models?after_id=a%26limit%3D1%20b%2Fc%3Fd "),
+        "{second}"
+    );
+    assert_idle(&client, &rt).await;
+}
+
 async fn sse_tool_input_streams_into_the_final_message(rt: Rt) {
     // Control: a well-formed tool call through the hostile server is exact.
     let events = message_start()
@@ -2090,6 +2200,11 @@ on_all_runtimes!(
     sse_unnamed_and_unknown_events_are_skipped,
     sse_comments_and_unknown_fields_are_ignored,
     sse_body_held_open_after_message_stop_still_completes,
+    sse_endless_body_after_message_stop_is_cut_off,
+    sse_many_unknown_events_before_content_are_all_delivered,
+    pagination_with_a_repeated_cursor_ends_with_decode_error,
+    pagination_with_endless_empty_pages_ends_with_decode_error,
+    pagination_cursor_is_sent_encoded,
     sse_tool_input_streams_into_the_final_message,
     // retry headers
     retry_after_negative_uses_backoff,

@@ -125,7 +125,7 @@ impl fmt::Display for RequestIdSuffix<'_> {
 impl Error {
     /// Builds an [`Error::Api`] from a response status, its `request-id` and its body, which
     /// is parsed as the API's error document when it is one. The message is cut to
-    /// [`MAX_MESSAGE_BYTES`](crate::redact::MAX_MESSAGE_BYTES) bytes.
+    /// [`MAX_MESSAGE_BYTES`] bytes.
     pub fn api(status: StatusCode, request_id: Option<String>, body: &[u8]) -> Self {
         Self::api_redacted(status, request_id, body, &Secrets::none())
     }
@@ -178,7 +178,7 @@ impl Error {
 
     /// This error with `secrets` replaced by [`REDACTED`](crate::redact::REDACTED) in every
     /// text it carries, and each message cut to
-    /// [`MAX_MESSAGE_BYTES`](crate::redact::MAX_MESSAGE_BYTES) bytes (after the
+    /// [`MAX_MESSAGE_BYTES`] bytes (after the
     /// replacement). The client passes every error built from server text through this.
     ///
     /// ```
