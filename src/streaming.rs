@@ -1,8 +1,8 @@
 //! Streaming replies: [`MessageStream`] and [`TextStream`].
 //!
-//! A stream is the response body decoded as it arrives: bytes → server-sent events
-//! ([`SseDecoder`]) → [`StreamEvent`]s → the message so far ([`MessageAccumulator`]). Every
-//! step is a pure state machine from `claude-agent-core`; this module only feeds it bytes.
+//! A stream is the response body decoded as it arrives by the core's pure
+//! [`MessageStreamDecoder`] (bytes → server-sent events → [`StreamEvent`]s → the message so
+//! far, and the first-content rule); this module only feeds it bytes and bounds the waits.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -10,15 +10,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use http::{HeaderMap, StatusCode};
 
-use claude_agent_core::accumulate::MessageAccumulator;
 use claude_agent_core::redact::Secrets;
 use claude_agent_core::rt::{Runtime, saturating_deadline};
-use claude_agent_core::sse::{SseDecoder, SseEvent};
+use claude_agent_core::stream::MessageStreamDecoder;
 use claude_agent_core::transport::Body;
 use claude_agent_core::types::{ContentDelta, Message, StreamEvent};
 
@@ -53,26 +51,22 @@ use crate::{Error, Result};
 /// reused); nothing is left running.
 pub struct MessageStream {
     body: Body,
-    decoder: SseDecoder,
-    accumulator: MessageAccumulator,
+    /// The stream protocol: SSE, the event rules, the message so far, the first content.
+    decoder: MessageStreamDecoder,
     status: StatusCode,
     headers: HeaderMap,
     /// Events read ahead before the stream was handed out (see `prefetch`).
     prefetched: VecDeque<StreamEvent>,
-    /// An error to report once the events decoded before it are delivered.
+    /// A transport error of the body, reported once the events decoded before it are out.
     pending_error: Option<Error>,
-    /// The body has ended (cleanly or not); only queued events remain.
+    /// The body has ended (cleanly or not); only decoded events remain.
     body_done: bool,
-    /// `message_stop` was delivered: only the end of the body is still expected.
-    stopped: bool,
     /// Bounds the wait for the end of the body after `message_stop`.
     drain_timer: Option<Pin<Box<dyn claude_agent_core::rt::Sleep>>>,
     /// Bytes of body read (and discarded) after `message_stop`.
     drained: usize,
     /// Bytes of event data in `prefetched`.
     prefetched_bytes: usize,
-    /// The data size of the event `poll_event` returned last.
-    last_event_bytes: usize,
     finished: bool,
     runtime: Arc<dyn Runtime>,
     /// Redacted from every error the stream reports.
@@ -106,18 +100,15 @@ impl MessageStream {
     ) -> Self {
         Self {
             body,
-            decoder: SseDecoder::with_max_event_size(max_event_size),
-            accumulator: MessageAccumulator::new(),
+            decoder: MessageStreamDecoder::with_limits(max_event_size, secrets.clone()),
             status,
             headers,
             prefetched: VecDeque::new(),
             pending_error: None,
             body_done: false,
-            stopped: false,
             drain_timer: None,
             drained: 0,
             prefetched_bytes: 0,
-            last_event_bytes: 0,
             finished: false,
             runtime,
             secrets,
@@ -142,7 +133,7 @@ impl MessageStream {
     /// The message accumulated from the events yielded so far, tool inputs included as far
     /// as their JSON has arrived; `None` before `message_start`.
     pub fn snapshot(&mut self) -> Option<&Message> {
-        self.accumulator.snapshot()
+        self.decoder.snapshot()
     }
 
     /// Reads the rest of the stream and returns the complete message.
@@ -151,9 +142,10 @@ impl MessageStream {
             event?;
         }
         let request_id = self.request_id().map(str::to_owned);
-        std::mem::take(&mut self.accumulator)
+        let secrets = self.secrets.clone();
+        std::mem::take(&mut self.decoder)
             .into_message()
-            .map_err(|e| e.with_request_id(request_id.as_deref()))
+            .map_err(|e| e.with_request_id(request_id.as_deref()).redact(&secrets))
     }
 
     /// Reads the rest of the stream and returns the text of the message's text blocks.
@@ -165,39 +157,6 @@ impl MessageStream {
     /// SDKs, this includes text deltas aimed at a block that is not a text block.)
     pub fn text_stream(self) -> TextStream {
         TextStream { events: self }
-    }
-
-    fn with_request_id(&self, error: Error) -> Error {
-        error
-            .with_request_id(self.request_id())
-            .redact(&self.secrets)
-    }
-
-    /// Turns one server-sent event into a stream event, as the official SDKs do: events
-    /// without a name are skipped, an `error` event is an API error, empty data is skipped.
-    fn decode(&mut self, sse: SseEvent) -> Option<Result<StreamEvent>> {
-        let name = sse.event.as_deref()?;
-        if name == "error" {
-            // Whatever its data says, an `error` event ends the stream with an API error.
-            return Some(Err(Error::api_redacted(
-                StatusCode::OK,
-                None,
-                sse.data.as_bytes(),
-                &self.secrets,
-            )));
-        }
-        if sse.data.is_empty() {
-            return None;
-        }
-        self.last_event_bytes = sse.data.len();
-        let event = match StreamEvent::from_json(&sse.data) {
-            Ok(event) => event,
-            Err(e) => return Some(Err(Error::decode(format!("invalid {name} event: {e}")))),
-        };
-        if let Err(error) = self.accumulator.apply(&event) {
-            return Some(Err(error));
-        }
-        Some(Ok(event))
     }
 
     /// Reads ahead up to the first event that carries content (a delta, a block with
@@ -213,10 +172,9 @@ impl MessageStream {
                 Some(Err(error)) => return Err(error),
                 Some(Ok(StreamEvent::Ping)) => {}
                 Some(Ok(event)) => {
-                    let content = carries_content(&event);
                     self.prefetched.push_back(event);
-                    self.prefetched_bytes += self.last_event_bytes;
-                    if content
+                    self.prefetched_bytes += self.decoder.last_event_len();
+                    if self.decoder.content_started()
                         || self.prefetched.len() >= MAX_PREFETCHED_EVENTS
                         || self.prefetched_bytes >= MAX_PREFETCHED_BYTES
                     {
@@ -228,18 +186,14 @@ impl MessageStream {
     }
 
     fn finish_with(&mut self, item: Result<StreamEvent>) -> Poll<Option<Result<StreamEvent>>> {
-        match item {
-            Ok(event) => {
-                if matches!(event, StreamEvent::MessageStop) {
-                    self.stopped = true;
-                }
-                Poll::Ready(Some(Ok(event)))
-            }
-            Err(error) => {
-                self.finished = true;
-                Poll::Ready(Some(Err(self.with_request_id(error))))
-            }
+        if let Err(error) = item {
+            self.finished = true;
+            let error = error
+                .with_request_id(self.request_id())
+                .redact(&self.secrets);
+            return Poll::Ready(Some(Err(error)));
         }
+        Poll::Ready(Some(item))
     }
 }
 
@@ -256,41 +210,36 @@ impl Stream for MessageStream {
 }
 
 impl MessageStream {
-    /// The next event from the body, past the prefetched ones.
+    /// The next event from the body, past the prefetched ones: the decoder decides, this
+    /// only feeds it.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent>>> {
-        let this = self;
         loop {
-            if this.finished {
+            if self.finished {
                 return Poll::Ready(None);
             }
-            if this.stopped {
-                return this.poll_drain(cx);
+            if let Some(item) = self.decoder.next_event() {
+                return self.finish_with(item);
             }
-            if let Some(sse) = this.decoder.next_event() {
-                match this.decode(sse) {
-                    Some(item) => return this.finish_with(item),
-                    None => continue,
-                }
+            if self.decoder.is_complete() {
+                return self.poll_drain(cx);
             }
-            if let Some(error) = this.pending_error.take() {
-                return this.finish_with(Err(error));
+            if let Some(error) = self.pending_error.take() {
+                return self.finish_with(Err(error));
             }
-            if this.body_done {
-                this.finished = true;
+            if self.body_done {
+                self.finished = true;
                 return Poll::Ready(None);
             }
-            match this.body.poll_next_unpin(cx) {
+            match self.body.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => this.feed(&chunk),
+                Poll::Ready(Some(Ok(chunk))) => self.decoder.push(&chunk),
                 Poll::Ready(Some(Err(error))) => {
-                    this.body_done = true;
-                    this.pending_error = Some(error);
+                    self.body_done = true;
+                    self.pending_error = Some(error);
                 }
                 Poll::Ready(None) => {
-                    this.body_done = true;
-                    if let Err(error) = this.decoder.finish() {
-                        this.pending_error = Some(oversized(error));
-                    }
+                    self.body_done = true;
+                    self.decoder.finish();
                 }
             }
         }
@@ -336,36 +285,6 @@ impl MessageStream {
         self.drain_timer = None;
         Poll::Ready(None)
     }
-
-    fn feed(&mut self, chunk: &Bytes) {
-        if let Err(error) = self.decoder.push(chunk) {
-            // Deliver what was decoded before the oversized event, then the error; stop
-            // reading so the rest of the hostile body is never buffered.
-            self.body_done = true;
-            self.pending_error = Some(oversized(error));
-        }
-    }
-}
-
-/// Whether handing `event` to the caller shows them part of the reply.
-fn carries_content(event: &StreamEvent) -> bool {
-    use claude_agent_core::types::ContentBlock;
-    match event {
-        StreamEvent::MessageStart { .. } | StreamEvent::Ping | StreamEvent::Unknown(_) => false,
-        StreamEvent::ContentBlockStart {
-            content_block: ContentBlock::Text(block),
-            ..
-        } => !block.text.is_empty(),
-        StreamEvent::ContentBlockStart {
-            content_block: ContentBlock::Thinking(block),
-            ..
-        } => !block.thinking.is_empty(),
-        _ => true,
-    }
-}
-
-fn oversized(error: claude_agent_core::sse::SseError) -> Error {
-    Error::decode(format!("malformed event stream: {error}"))
 }
 
 impl std::fmt::Debug for MessageStream {

@@ -1,6 +1,7 @@
 //! Throughput of the streaming pipeline on a large, realistic Messages API transcript: the
-//! [`SseDecoder`] alone, and decode + event parsing + [`MessageAccumulator`] (what a
-//! `MessageStream` does with every byte).
+//! [`SseDecoder`] alone; decode + event parsing + [`MessageAccumulator`] assembled by hand (the
+//! floor: the same work without the protocol rules); and the shipped [`MessageStreamDecoder`]
+//! (what a `MessageStream` does with every byte), side by side.
 //!
 //! Run: `cargo bench -p claude-agent-core --bench sse -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -14,6 +15,7 @@ use std::hint::black_box;
 
 use claude_agent_core::accumulate::MessageAccumulator;
 use claude_agent_core::sse::SseDecoder;
+use claude_agent_core::stream::MessageStreamDecoder;
 use claude_agent_core::types::StreamEvent;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -92,6 +94,22 @@ fn accumulate(input: &[u8], chunk: usize) -> usize {
     accumulator.into_message().expect("a message").text().len()
 }
 
+/// The same through the shipped [`MessageStreamDecoder`].
+fn stream_decoder(input: &[u8], chunk: usize) -> usize {
+    let mut decoder = MessageStreamDecoder::new();
+    for part in input.chunks(chunk) {
+        decoder.push(part);
+        while let Some(event) = decoder.next_event() {
+            black_box(event.expect("valid event"));
+        }
+    }
+    decoder.finish();
+    while let Some(event) = decoder.next_event() {
+        black_box(event.expect("valid event"));
+    }
+    decoder.into_message().expect("a message").text().len()
+}
+
 fn bench(c: &mut Criterion) {
     let input = transcript();
     let events = decode(&input, input.len());
@@ -117,6 +135,10 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("chunks_16k", |b| {
         b.iter(|| accumulate(black_box(&input), CHUNK))
+    });
+    assert_eq!(accumulate(&input, CHUNK), stream_decoder(&input, CHUNK));
+    group.bench_function("message_stream_decoder_chunks_16k", |b| {
+        b.iter(|| stream_decoder(black_box(&input), CHUNK))
     });
     group.finish();
 }

@@ -24,6 +24,7 @@ pub mod redact;
 pub mod retry;
 pub mod rt;
 pub mod sse;
+pub mod stream;
 pub mod transport;
 pub mod types;
 

@@ -1,32 +1,38 @@
-//! Fuzzes the whole streaming pipeline: bytes → `SseDecoder` → `StreamEvent::from_json` →
-//! `MessageAccumulator`. No input may panic, snapshots never fail, and the final message (or
-//! error) does not depend on where the bytes were split.
+//! Fuzzes the shipped stream pipeline, `MessageStreamDecoder` (SSE → the event rules →
+//! `MessageAccumulator`): no input may panic, snapshots never fail, and the events and the final
+//! message (or error) do not depend on where the bytes were split.
 #![no_main]
 
-use claude_agent_core::accumulate::MessageAccumulator;
-use claude_agent_core::sse::SseDecoder;
-use claude_agent_core::types::{Message, StreamEvent};
+use claude_agent_core::redact::Secrets;
+use claude_agent_core::stream::MessageStreamDecoder;
+use claude_agent_core::types::Message;
 use libfuzzer_sys::fuzz_target;
 
-/// The message, or a description of the first error.
-fn run(chunks: &[&[u8]]) -> Result<Message, String> {
-    let mut decoder = SseDecoder::with_max_event_size(4096);
-    let mut accumulator = MessageAccumulator::new();
-    let mut apply = |decoder: &mut SseDecoder| -> Result<(), String> {
-        while let Some(sse) = decoder.next_event() {
-            let event = StreamEvent::from_json(&sse.data).map_err(|e| e.to_string())?;
-            accumulator.apply(&event).map_err(|e| e.to_string())?;
-            let _ = accumulator.snapshot();
+/// Every event (as text) and the message, or the first error.
+fn run(chunks: &[&[u8]]) -> (Vec<String>, Result<Message, String>) {
+    let mut decoder = MessageStreamDecoder::with_limits(4096, Secrets::none());
+    let mut events = Vec::new();
+    let mut error = None;
+    let mut take = |decoder: &mut MessageStreamDecoder| {
+        while let Some(event) = decoder.next_event() {
+            match event {
+                Ok(event) => events.push(format!("{event:?}")),
+                Err(e) => error = Some(e.to_string()),
+            }
+            let _ = decoder.snapshot();
         }
-        Ok(())
     };
     for chunk in chunks {
-        decoder.push(chunk).map_err(|e| e.to_string())?;
-        apply(&mut decoder)?;
+        decoder.push(chunk);
+        take(&mut decoder);
     }
-    decoder.finish().map_err(|e| e.to_string())?;
-    apply(&mut decoder)?;
-    accumulator.into_message().map_err(|e| e.to_string())
+    decoder.finish();
+    take(&mut decoder);
+    let outcome = match error {
+        Some(error) => Err(error),
+        None => decoder.into_message().map_err(|e| e.to_string()),
+    };
+    (events, outcome)
 }
 
 fuzz_target!(|data: &[u8]| {
