@@ -43,7 +43,7 @@ pub use claude_agent_core::retry::{self, RetryPolicy};
 pub use claude_agent_core::types::{
     self, ContentBlock, ContentDelta, Message, MessageRequest, Role, StopReason, StreamEvent, Usage,
 };
-pub use claude_agent_core::{ApiErrorKind, Error, Result, TimeoutPhase, transport};
+pub use claude_agent_core::{ApiErrorKind, Error, ErrorOrigin, Result, TimeoutPhase, transport};
 pub use client::{
     API_VERSION, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL,
     Timeouts,

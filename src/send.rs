@@ -63,24 +63,7 @@ impl From<Error> for Failed {
 
 impl Failed {
     fn failure(&self) -> Option<Failure<'_>> {
-        let content_yielded = self.content_yielded;
-        Some(match &self.error {
-            Error::Api { status, kind, .. } if *status == StatusCode::OK => Failure::StreamError {
-                kind,
-                content_yielded,
-            },
-            Error::Api { status, .. } => Failure::Status {
-                status: *status,
-                headers: self.headers.as_ref()?,
-            },
-            Error::Connect { .. } => Failure::Connect,
-            Error::Transport { .. } => Failure::Transport { content_yielded },
-            Error::Timeout { phase } if *phase != TimeoutPhase::Total => Failure::Timeout {
-                phase: *phase,
-                content_yielded,
-            },
-            _ => return None,
-        })
+        Failure::classify(&self.error, self.headers.as_ref(), self.content_yielded)
     }
 }
 

@@ -96,11 +96,13 @@ async fn error_statuses_become_typed_errors_with_request_ids(rt: Rt) {
             kind,
             message,
             request_id,
+            origin,
             ..
         } = &error
         else {
             panic!("expected an API error for {status}, got {error:?}");
         };
+        assert_eq!(*origin, claude_agent::ErrorOrigin::Http);
         assert_eq!(got.as_u16(), status);
         assert_eq!(kind, &expected);
         assert_eq!(message, &format!("scripted {status}"));

@@ -16,8 +16,8 @@ use std::time::Duration;
 use claude_agent::rt::with_runtime;
 use claude_agent::types::ContentBlock;
 use claude_agent::{
-    ApiErrorKind, Client, ClientBuilder, ContentDelta, Error, Message, MessageRequest, RetryPolicy,
-    StreamEvent, TimeoutPhase,
+    ApiErrorKind, Client, ClientBuilder, ContentDelta, Error, ErrorOrigin, Message, MessageRequest,
+    RetryPolicy, StreamEvent, TimeoutPhase,
 };
 use common::hostile::*;
 use common::{Rt, on_all_runtimes};
@@ -1449,7 +1449,7 @@ async fn sse_error_event_before_content_is_api_error(rt: Rt) {
     let out = stream(&client).await;
     assert!(!out.opened, "{out:?}");
     assert!(
-        matches!(out.error(), Error::Api { status, kind: ApiErrorKind::Overloaded, message, .. }
+        matches!(out.error(), Error::Api { status, kind: ApiErrorKind::Overloaded, message, origin: ErrorOrigin::Stream, .. }
             if status.as_u16() == 200 && message == "Overloaded"),
         "{out:?}"
     );

@@ -81,7 +81,8 @@ impl MessageAccumulator {
 
     /// Applies one event.
     ///
-    /// Errors: an `error` event ([`Error::Api`] with status 200 and the event's type), events
+    /// Errors: an `error` event ([`Error::Api`] with [`ErrorOrigin::Stream`](crate::ErrorOrigin)
+    /// and the event's type), events
     /// out of order or for a block that was never started, and invalid tool JSON at the end
     /// of its block ([`Error::Decode`]). The snapshot keeps everything applied before.
     pub fn apply(&mut self, event: &StreamEvent) -> Result<(), Error> {
@@ -172,6 +173,7 @@ impl MessageAccumulator {
             }
             StreamEvent::Error { error } => {
                 return Err(Error::Api {
+                    origin: crate::ErrorOrigin::Stream,
                     status: StatusCode::OK,
                     kind: ApiErrorKind::from_type(&error.kind),
                     message: error.message.clone(),
@@ -466,6 +468,7 @@ mod tests {
             status,
             kind,
             message,
+            origin: crate::ErrorOrigin::Stream,
             ..
         }) = result
         else {

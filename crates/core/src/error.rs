@@ -39,10 +39,14 @@ pub type Source = Arc<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The API answered with an error status (or an `error` event inside a stream).
-    #[error("{status} {kind}: {message}{}", RequestIdSuffix(.request_id))]
+    /// The API answered with an error status, or with an `error` event inside a stream
+    /// ([`origin`](ErrorOrigin) says which).
+    #[error("{}{kind}: {message}{}", OriginPrefix(*.origin, *.status), RequestIdSuffix(.request_id))]
     Api {
-        /// The HTTP status of the response (200 for an error event inside a stream).
+        /// Where the error came from: the response's status, or an event in its body.
+        origin: ErrorOrigin,
+        /// The HTTP status of the response (for an [`ErrorOrigin::Stream`] error, the status
+        /// of the stream's response: 200).
         status: StatusCode,
         /// The `error.type` of the body, or a kind derived from the status when the body has
         /// none.
@@ -111,6 +115,28 @@ pub enum Error {
     },
 }
 
+/// Where an [`Error::Api`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorOrigin {
+    /// The response's HTTP status (4xx, 5xx) and error body.
+    Http,
+    /// An `error` event inside a streamed response whose status was a success (the API
+    /// failed midway, e.g. `overloaded_error` after some text).
+    Stream,
+}
+
+struct OriginPrefix(ErrorOrigin, StatusCode);
+
+impl fmt::Display for OriginPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ErrorOrigin::Http => write!(f, "{} ", self.1),
+            ErrorOrigin::Stream => f.write_str("error event in the stream: "),
+        }
+    }
+}
+
 struct RequestIdSuffix<'a>(&'a Option<String>);
 
 impl fmt::Display for RequestIdSuffix<'_> {
@@ -133,6 +159,22 @@ impl Error {
     /// [`Error::api`], with `secrets` replaced in the message (and in the request id) before
     /// the message is cut, so a server that echoes the key back never gets it printed.
     pub fn api_redacted(
+        status: StatusCode,
+        request_id: Option<String>,
+        body: &[u8],
+        secrets: &Secrets,
+    ) -> Self {
+        Self::api_error(ErrorOrigin::Http, status, request_id, body, secrets)
+    }
+
+    /// The [`Error::Api`] of an `error` event in a stream, from the event's data (the API's
+    /// error JSON, or anything else, kept as the message), with `secrets` redacted.
+    pub fn stream_event(data: &[u8], secrets: &Secrets) -> Self {
+        Self::api_error(ErrorOrigin::Stream, StatusCode::OK, None, data, secrets)
+    }
+
+    fn api_error(
+        origin: ErrorOrigin,
         status: StatusCode,
         request_id: Option<String>,
         body: &[u8],
@@ -168,6 +210,7 @@ impl Error {
             }
         };
         Error::Api {
+            origin,
             status,
             kind: kind.redacted(secrets),
             message,
@@ -562,6 +605,7 @@ mod tests {
             }
         }
         let error = Error::Api {
+            origin: ErrorOrigin::Http,
             status: StatusCode::BAD_REQUEST,
             kind: ApiErrorKind::Other(format!("{key}_error")),
             message: format!("{key} {}", "y".repeat(2000)),

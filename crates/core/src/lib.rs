@@ -28,4 +28,4 @@ pub mod stream;
 pub mod transport;
 pub mod types;
 
-pub use error::{ApiErrorKind, Error, Result, TimeoutPhase};
+pub use error::{ApiErrorKind, Error, ErrorOrigin, Result, TimeoutPhase};

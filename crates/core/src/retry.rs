@@ -60,7 +60,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderMap, StatusCode};
 
-use crate::{ApiErrorKind, TimeoutPhase};
+use crate::{ApiErrorKind, Error, ErrorOrigin, TimeoutPhase};
 
 /// The header carrying the attempt number, as the official SDKs send it.
 ///
@@ -116,7 +116,51 @@ pub enum Failure<'a> {
     },
 }
 
-impl Failure<'_> {
+impl<'a> Failure<'a> {
+    /// What the retry policy sees of `error`: the failure of an attempt whose response had
+    /// `headers` (for an error status) and had handed `content_yielded` to the caller. `None`
+    /// for errors that are never retried (the total deadline, decoding, configuration, a
+    /// closed client), and for an error status without its headers.
+    ///
+    /// ```
+    /// use claude_agent_core::retry::Failure;
+    /// use claude_agent_core::{Error, redact::Secrets};
+    ///
+    /// let event = Error::stream_event(br#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#, &Secrets::none());
+    /// assert!(matches!(Failure::classify(&event, None, false), Some(Failure::StreamError { .. })));
+    /// let status = Error::api(http::StatusCode::TOO_MANY_REQUESTS, None, b"slow down");
+    /// let headers = http::HeaderMap::new();
+    /// assert!(matches!(Failure::classify(&status, Some(&headers), false), Some(Failure::Status { .. })));
+    /// assert!(Failure::classify(&Error::decode("bad JSON"), None, false).is_none());
+    /// ```
+    pub fn classify(
+        error: &'a Error,
+        headers: Option<&'a HeaderMap>,
+        content_yielded: bool,
+    ) -> Option<Self> {
+        Some(match error {
+            Error::Api {
+                origin: ErrorOrigin::Stream,
+                kind,
+                ..
+            } => Failure::StreamError {
+                kind,
+                content_yielded,
+            },
+            Error::Api { status, .. } => Failure::Status {
+                status: *status,
+                headers: headers?,
+            },
+            Error::Connect { .. } => Failure::Connect,
+            Error::Transport { .. } => Failure::Transport { content_yielded },
+            Error::Timeout { phase, .. } if *phase != TimeoutPhase::Total => Failure::Timeout {
+                phase: *phase,
+                content_yielded,
+            },
+            _ => return None,
+        })
+    }
+
     /// Whether part of the response was already handed to the caller.
     pub fn content_yielded(&self) -> bool {
         match *self {

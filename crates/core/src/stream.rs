@@ -52,8 +52,6 @@
 //! # Ok::<(), claude_agent_core::Error>(())
 //! ```
 
-use http::StatusCode;
-
 use crate::Error;
 use crate::accumulate::MessageAccumulator;
 use crate::redact::Secrets;
@@ -192,12 +190,7 @@ impl MessageStreamDecoder {
     fn decode(&mut self, sse: SseEvent) -> Option<Result<StreamEvent, Error>> {
         let name = sse.event.as_deref()?;
         if name == "error" {
-            return Some(Err(Error::api_redacted(
-                StatusCode::OK,
-                None,
-                sse.data.as_bytes(),
-                &self.secrets,
-            )));
+            return Some(Err(Error::stream_event(sse.data.as_bytes(), &self.secrets)));
         }
         if sse.data.is_empty() {
             return None;
