@@ -30,7 +30,7 @@ fn describe(error: &Error) -> String {
             request_id,
             ..
         } => format!("API error {status} {kind} (request {request_id:?})"),
-        Error::Timeout { phase } => format!("timed out {phase}"),
+        Error::Timeout { phase, .. } => format!("timed out {phase}"),
         Error::Connect { .. } | Error::Transport { .. } => format!("network problem: {error}"),
         other => format!("other: {other}"),
     }

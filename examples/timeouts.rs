@@ -33,7 +33,7 @@ fn main() {
             .with_options(options)
             .unwrap_or_else(|e| support::fail(e));
         match hasty.query("This one is too slow").await {
-            Err(Error::Timeout { phase }) => println!("per-call timeout: gave up ({phase})"),
+            Err(Error::Timeout { phase, .. }) => println!("per-call timeout: gave up ({phase})"),
             Ok(_) => println!("per-call timeout: answered in time"),
             Err(other) => support::fail(other),
         }

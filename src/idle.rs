@@ -15,7 +15,7 @@ use claude_agent_core::transport::Body;
 use crate::{Error, TimeoutPhase};
 
 /// Wraps `body` so that a wait longer than `idle` for its next chunk ends it with
-/// `Error::Timeout { phase: Idle }`.
+/// `Error::Timeout { phase: Idle, .. }`.
 ///
 /// One timer per body, and it is not moved on every chunk: a chunk only records when it came.
 /// When the timer fires early (chunks came meanwhile) it is re-armed for `last chunk + idle`.
@@ -68,6 +68,7 @@ impl Stream for IdleTimeout {
                 this.done = true;
                 return Poll::Ready(Some(Err(Error::Timeout {
                     phase: TimeoutPhase::Idle,
+                    after: this.idle,
                 })));
             }
             // Fired for an older deadline: chunks came since. Wait for the current one.

@@ -152,6 +152,7 @@ impl Client {
                 .await
                 .map_err(|_| Error::Timeout {
                     phase: TimeoutPhase::ResponseHeaders,
+                    after: settings.timeouts.response_headers,
                 })??
         };
         let (mut parts, body) = response.into_parts();
@@ -226,6 +227,7 @@ impl Client {
             .await
             .map_err(|_| Error::Timeout {
                 phase: TimeoutPhase::Total,
+                after: self.settings.timeouts.total,
             })?
     }
 }

@@ -89,7 +89,8 @@ fn status_cases() -> Vec<(&'static str, Expect)> {
                 matches!(
                     e,
                     Error::Timeout {
-                        phase: TimeoutPhase::ResponseHeaders
+                        phase: TimeoutPhase::ResponseHeaders,
+                        ..
                     }
                 )
             }),
@@ -120,7 +121,8 @@ fn non_streaming_cases() -> Vec<(&'static str, Expect)> {
                 matches!(
                     e,
                     Error::Timeout {
-                        phase: TimeoutPhase::Idle
+                        phase: TimeoutPhase::Idle,
+                        ..
                     }
                 )
             }),
@@ -163,7 +165,8 @@ fn streaming_cases() -> Vec<(&'static str, Expect)> {
                 matches!(
                     e,
                     Error::Timeout {
-                        phase: TimeoutPhase::Idle
+                        phase: TimeoutPhase::Idle,
+                        ..
                     }
                 )
             }),
@@ -481,7 +484,8 @@ async fn the_total_deadline_bounds_retries(rt: Rt) {
         matches!(
             error,
             Error::Timeout {
-                phase: TimeoutPhase::Total
+                phase: TimeoutPhase::Total,
+                ..
             }
         ),
         "{error:?}"

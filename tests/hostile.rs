@@ -218,9 +218,10 @@ fn expect_decode<T: Debug>(outcome: claude_agent::Result<T>) -> Error {
 #[track_caller]
 fn expect_timeout<T: Debug>(outcome: claude_agent::Result<T>, phase: TimeoutPhase) {
     let error = expect_err(outcome);
+    // Every stall scenario's deadline for that phase is `STALL`: the error says so.
     assert!(
-        matches!(error, Error::Timeout { phase: p } if p == phase),
-        "expected Error::Timeout {{ phase: {phase:?} }}, got {error:?}"
+        matches!(error, Error::Timeout { phase: p, after } if p == phase && after == STALL),
+        "expected Error::Timeout {{ phase: {phase:?}, after: {STALL:?} }}, got {error:?}"
     );
 }
 
@@ -739,7 +740,8 @@ async fn conn_stall_before_headers_of_a_stream_is_response_header_timeout(rt: Rt
         matches!(
             out.error(),
             Error::Timeout {
-                phase: TimeoutPhase::ResponseHeaders
+                phase: TimeoutPhase::ResponseHeaders,
+                ..
             }
         ),
         "{out:?}"
@@ -774,7 +776,8 @@ async fn conn_stall_mid_stream_is_idle_timeout(rt: Rt) {
         matches!(
             out.error(),
             Error::Timeout {
-                phase: TimeoutPhase::Idle
+                phase: TimeoutPhase::Idle,
+                ..
             }
         ),
         "{out:?}"
@@ -796,7 +799,8 @@ async fn conn_stall_before_first_content_is_idle_timeout(rt: Rt) {
         matches!(
             out.error(),
             Error::Timeout {
-                phase: TimeoutPhase::Idle
+                phase: TimeoutPhase::Idle,
+                ..
             }
         ),
         "{out:?}"

@@ -212,7 +212,8 @@ async fn the_request_rate_limiter_holds_calls_back(rt: Rt) {
         matches!(
             error,
             Error::Timeout {
-                phase: claude_agent::TimeoutPhase::Total
+                phase: claude_agent::TimeoutPhase::Total,
+                ..
             }
         ),
         "{error:?}"

@@ -239,7 +239,8 @@ async fn a_stalled_stream_ends_in_an_idle_timeout(rt: Rt) {
         matches!(
             error,
             Error::Timeout {
-                phase: TimeoutPhase::Idle
+                phase: TimeoutPhase::Idle,
+                ..
             }
         ),
         "{error:?}"
@@ -258,7 +259,8 @@ async fn a_stalled_stream_ends_in_an_idle_timeout(rt: Rt) {
         matches!(
             error,
             Error::Timeout {
-                phase: TimeoutPhase::Idle
+                phase: TimeoutPhase::Idle,
+                ..
             }
         ),
         "{error:?}"

@@ -72,11 +72,13 @@ pub enum Error {
         source: Option<Source>,
     },
 
-    /// A deadline passed. Which one is in [`TimeoutPhase`].
-    #[error("timed out: {phase}")]
+    /// A deadline passed: which one is in [`TimeoutPhase`], how long it was in `after`.
+    #[error("timed out: {phase} (after {after:?})")]
     Timeout {
         /// The deadline that passed.
         phase: TimeoutPhase,
+        /// The length of that deadline, as configured.
+        after: std::time::Duration,
     },
 
     /// An established connection broke or misbehaved (reset, closed early, invalid HTTP).

@@ -599,6 +599,7 @@ impl Inner {
             .await
             .unwrap_or(Err(Error::Timeout {
                 phase: TimeoutPhase::Connect,
+                after: connect_timeout,
             }))?;
         Ok(self.pool.lease_new(target.key.clone(), sender, permit))
     }

@@ -233,7 +233,8 @@ fn a_stalled_connect_is_a_connect_timeout() {
         matches!(
             error,
             Error::Timeout {
-                phase: TimeoutPhase::Connect
+                phase: TimeoutPhase::Connect,
+                ..
             }
         ),
         "{error:?}"

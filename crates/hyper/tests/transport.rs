@@ -357,7 +357,8 @@ fn a_stalled_tls_handshake_is_a_connect_timeout() {
         matches!(
             error,
             Error::Timeout {
-                phase: TimeoutPhase::Connect
+                phase: TimeoutPhase::Connect,
+                ..
             }
         ),
         "{error:?}"
