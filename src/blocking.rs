@@ -35,7 +35,7 @@
 //! call waits for one of those tasks (Python's "event loop is already running"). So every
 //! blocking call made from async code — inside a tokio runtime, an async-std task, or
 //! [`rt::block_on`], [`rt::spawn`] and the adapters'
-//! `block_on` — returns [`Error::Config`] at once instead: use [`crate::Client`] and `.await`
+//! `block_on` — returns [`Error::AsyncContext`] at once instead: use [`crate::Client`] and `.await`
 //! there (or [`Client::as_async`]). Building a blocking client in async code is fine, and so
 //! is calling it from a thread of [`rt::spawn_blocking`] or from
 //! a `std::thread` started there. (A bare `smol::block_on` cannot be detected: the call then
@@ -54,7 +54,7 @@ use crate::{
     StreamEvent,
 };
 
-/// What a blocking call from async code returns, as an [`Error::Config`].
+/// What a blocking call from async code returns, as an [`Error::AsyncContext`].
 const CALLED_FROM_ASYNC: &str = "claude_agent::blocking called from async code: use \
      claude_agent::Client and .await (the event loop is already running, and blocking it would \
      stall or deadlock it)";
@@ -133,7 +133,7 @@ impl Client {
     /// [`crate::Client::query`], blocking.
     ///
     /// # Errors
-    /// As [`crate::Client::query`], and [`Error::Config`] when called from async code.
+    /// As [`crate::Client::query`], and [`Error::AsyncContext`] when called from async code.
     pub fn query(&self, prompt: impl Into<String>) -> Result<Response<Message>> {
         self.executor.run(self.inner.query(prompt))?
     }
@@ -171,7 +171,7 @@ impl Client {
     /// client without closing it is safe too.
     ///
     /// # Errors
-    /// [`Error::Config`] when called from async code (there, `client.as_async().close().await`).
+    /// [`Error::AsyncContext`] when called from async code (there, `client.as_async().close().await`).
     pub fn close(&self) -> Result<()> {
         self.executor.run(self.inner.close())
     }
@@ -221,7 +221,7 @@ impl Messages<'_> {
     /// ```
     ///
     /// # Errors
-    /// As [`crate::Messages::create`], and [`Error::Config`] when called from async code.
+    /// As [`crate::Messages::create`], and [`Error::AsyncContext`] when called from async code.
     pub fn create(&self, request: MessageRequest) -> Result<Response<Message>> {
         let client = self.client;
         client
@@ -250,7 +250,7 @@ impl Messages<'_> {
     /// ```
     ///
     /// # Errors
-    /// As [`crate::Messages::stream`], and [`Error::Config`] when called from async code.
+    /// As [`crate::Messages::stream`], and [`Error::AsyncContext`] when called from async code.
     pub fn stream(&self, request: MessageRequest) -> Result<MessageStream> {
         let client = self.client;
         let inner = client
@@ -269,7 +269,7 @@ impl Messages<'_> {
 ///
 /// Each `next()` blocks until the next event arrives (at most the idle timeout). The stream
 /// ends after `message_stop`; an error ends it with one `Err` item. Called from async code,
-/// `next()` yields one [`Error::Config`] and the stream ends. Dropping it closes its
+/// `next()` yields one [`Error::AsyncContext`] and the stream ends. Dropping it closes its
 /// connection.
 ///
 /// ```
@@ -322,7 +322,7 @@ impl MessageStream {
     /// Reads the rest of the stream and returns the complete message.
     ///
     /// # Errors
-    /// The stream's error, if it ended with one; [`Error::Config`] when called from async
+    /// The stream's error, if it ended with one; [`Error::AsyncContext`] when called from async
     /// code.
     pub fn final_message(self) -> Result<Message> {
         let Self {
@@ -448,10 +448,10 @@ impl Executor {
         })
     }
 
-    /// Blocks on `future`, or refuses with [`Error::Config`] from async code.
+    /// Blocks on `future`, or refuses with [`Error::AsyncContext`] from async code.
     fn run<F: Future>(&self, future: F) -> Result<F::Output> {
         if rt::in_async_context() {
-            return Err(Error::config(CALLED_FROM_ASYNC));
+            return Err(Error::async_context(CALLED_FROM_ASYNC));
         }
         #[cfg(feature = "runtime-tokio")]
         if let Some(owned) = &self.tokio {

@@ -23,11 +23,11 @@ fn request(prompt: &str) -> MessageRequest {
 
 fn assert_refused<T: std::fmt::Debug>(result: claude_agent::Result<T>) {
     match result {
-        Err(Error::Config { message }) => assert!(
+        Err(Error::AsyncContext { message }) => assert!(
             message.contains("event loop is already running") && message.contains(".await"),
             "{message}"
         ),
-        other => panic!("expected Error::Config, got {other:?}"),
+        other => panic!("expected Error::AsyncContext, got {other:?}"),
     }
 }
 

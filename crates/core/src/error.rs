@@ -4,7 +4,8 @@
 //! ([`Error::Api`], with its HTTP status, its `error.type` and the request id), the connection
 //! could not be made ([`Error::Connect`]) or broke ([`Error::Transport`]), a deadline passed
 //! ([`Error::Timeout`]), a body could not be decoded ([`Error::Decode`]), the client was set
-//! up wrong ([`Error::Config`]), or the client or its runtime is gone ([`Error::Closed`]).
+//! up wrong ([`Error::Config`]), a blocking call was made inside async code
+//! ([`Error::AsyncContext`]), or the client or its runtime is gone ([`Error::Closed`]).
 //!
 //! ```
 //! use claude_agent_core::{ApiErrorKind, Error};
@@ -105,6 +106,15 @@ pub enum Error {
     #[error("invalid configuration: {message}")]
     Config {
         /// What to fix.
+        message: String,
+    },
+
+    /// A blocking call was made from async code, where blocking the thread would stall (or
+    /// deadlock) the event loop: Python's "this event loop is already running". Use the async
+    /// API and `.await` there.
+    #[error("{message}")]
+    AsyncContext {
+        /// What was called, and what to do instead.
         message: String,
     },
 
@@ -269,6 +279,7 @@ impl Error {
             }
             Error::Transport { message, .. }
             | Error::Config { message }
+            | Error::AsyncContext { message }
             | Error::Closed { message } => bound(message),
             Error::Timeout { .. } => {}
         }
@@ -319,6 +330,13 @@ impl Error {
         Error::Decode {
             message: message.into(),
             request_id: None,
+        }
+    }
+
+    /// Builds an [`Error::AsyncContext`].
+    pub fn async_context(message: impl Into<String>) -> Self {
+        Error::AsyncContext {
+            message: message.into(),
         }
     }
 
