@@ -11,13 +11,13 @@ mod support;
 
 use std::time::Duration;
 
-use claude_agent::MessageRequest;
-use claude_agent::batches::{BatchOutcome, BatchRequest};
+use claude_kit::MessageRequest;
+use claude_kit::batches::{BatchOutcome, BatchRequest};
 use futures_util::StreamExt;
 use indicatif::ProgressBar;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let batches = client.messages().batches();
         let mut requests: Vec<BatchRequest> = (0..20)

@@ -12,11 +12,11 @@ mod support;
 
 use std::time::Duration;
 
-use claude_agent::patterns;
+use claude_kit::patterns;
 use indicatif::ProgressBar;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let prompts: Vec<String> = (0..40)
             .map(|i| format!("Document {i}: summarise"))

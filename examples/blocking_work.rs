@@ -12,7 +12,7 @@ mod support;
 
 use std::time::Duration;
 
-use claude_agent::{patterns, rt};
+use claude_kit::{patterns, rt};
 
 /// Deliberately blocking work: a busy checksum, then a blocking sleep.
 fn checksum(rounds: u64) -> u64 {

@@ -13,7 +13,7 @@ mod support;
 
 use std::time::Duration;
 
-use claude_agent::{ContentDelta, MessageRequest, StreamEvent, rt};
+use claude_kit::{ContentDelta, MessageRequest, StreamEvent, rt};
 use futures_util::StreamExt;
 
 /// Cleanup that must run however the work ends.
@@ -46,7 +46,7 @@ fn main() {
                     words += 1;
                 }
             }
-            Ok::<_, claude_agent::Error>(words)
+            Ok::<_, claude_kit::Error>(words)
         };
         match rt::timeout(Duration::from_millis(500), work).await {
             Ok(Ok(words)) => println!("\nfinished with {words} deltas before the deadline"),

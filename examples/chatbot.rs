@@ -1,4 +1,4 @@
-//! A stateful terminal chatbot on [`Session`](claude_agent::session::Session): each line you
+//! A stateful terminal chatbot on [`Session`](claude_kit::session::Session): each line you
 //! type is a turn, the reply streams to stdout, and the conversation can be saved and loaded.
 //!
 //! ```text
@@ -16,12 +16,12 @@ mod support;
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use claude_agent::session::Session;
+use claude_kit::session::Session;
 use futures_util::StreamExt;
 
 /// The next line of stdin, read on a blocking thread; `None` at end of input.
 async fn read_line() -> Option<String> {
-    claude_agent::rt::spawn_blocking(|| {
+    claude_kit::rt::spawn_blocking(|| {
         let mut line = String::new();
         match std::io::stdin().lock().read_line(&mut line) {
             Ok(0) | Err(_) => None,
@@ -32,7 +32,7 @@ async fn read_line() -> Option<String> {
 }
 
 /// Sends one turn, streaming the reply to stdout.
-async fn turn(session: &mut Session, text: &str) -> claude_agent::Result<()> {
+async fn turn(session: &mut Session, text: &str) -> claude_kit::Result<()> {
     let mut reply = session.stream(text).await?.text_stream();
     print!("claude> ");
     while let Some(delta) = reply.next().await {
@@ -94,7 +94,7 @@ async fn handle(session: &mut Session, line: &str) -> bool {
 }
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let mut session = Session::new(client.clone())
             .system("You are a friendly, brief assistant.")

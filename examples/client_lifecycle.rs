@@ -11,7 +11,7 @@
 mod support;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         // Scope 1: create, use, close.
         {
             let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));

@@ -11,10 +11,10 @@
 
 mod support;
 
-use claude_agent::patterns::{ClientPool, gather};
+use claude_kit::patterns::{ClientPool, gather};
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));
         // Three clients (here derived from one; in practice, e.g., one per API key).
         let pool = ClientPool::new(vec![client.clone(), client.clone(), client.clone()]);

@@ -1,6 +1,6 @@
 //! The seeds' error handling, one call and many: typed errors, and partial failure.
 //!
-//! Every failure is one `claude_agent::Error` you can match on. With many calls, each result
+//! Every failure is one `claude_kit::Error` you can match on. With many calls, each result
 //! is its own `Result`, so one bad answer costs only itself. Offline, the mock server is told
 //! to reject one of the calls.
 //!
@@ -10,7 +10,7 @@
 
 mod support;
 
-use claude_agent::{ApiErrorKind, Error, patterns};
+use claude_kit::{ApiErrorKind, Error, patterns};
 
 fn describe(error: &Error) -> String {
     match error {
@@ -37,7 +37,7 @@ fn describe(error: &Error) -> String {
 }
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let rejected = support::with_mock_fault(&client, &mock, "status:400");
 

@@ -10,10 +10,10 @@
 
 mod support;
 
-use claude_agent::{Error, MessageRequest};
+use claude_kit::{Error, MessageRequest};
 
 fn main() {
-    let outcome = claude_agent::rt::block_on(async {
+    let outcome = claude_kit::rt::block_on(async {
         let (client, _mock) = support::client()?;
         let request = MessageRequest::new(client.model(), 1024).user("Hello");
         client

@@ -9,10 +9,10 @@
 
 mod support;
 
-use claude_agent::patterns;
+use claude_kit::patterns;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let prompts = ["What is Python?", "What is TypeScript?", "What is Rust?"];
         let replies = patterns::gather(prompts.map(|prompt| client.query(prompt))).await;

@@ -12,10 +12,10 @@ mod support;
 
 use std::sync::Mutex;
 
-use claude_agent::patterns::WorkQueue;
+use claude_kit::patterns::WorkQueue;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let queue = WorkQueue::bounded(2);
         let answers = Mutex::new(Vec::new());

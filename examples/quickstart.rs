@@ -10,7 +10,7 @@ mod support;
 
 fn main() {
     // `block_on` runs on whichever runtime the cargo features chose: this file never names one.
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));
         eprintln!("runtime: {}", client.runtime().name());
         let reply = client

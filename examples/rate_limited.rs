@@ -13,10 +13,10 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use claude_agent::patterns;
+use claude_kit::patterns;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let prompts: Vec<String> = (0..10).map(|i| format!("Question {i}")).collect();
         let (in_flight, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));

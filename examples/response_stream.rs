@@ -10,7 +10,7 @@
 
 mod support;
 
-use claude_agent::{Client, Result};
+use claude_kit::{Client, Result};
 use futures_util::{Stream, StreamExt, stream};
 
 /// Yields the text of each reply, in prompt order, one call at a time.
@@ -22,7 +22,7 @@ fn replies<'a>(
 }
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let prompts = ["Query 1", "Query 2", "Query 3"];
         let mut responses = std::pin::pin!(replies(&client, &prompts));

@@ -13,11 +13,11 @@ mod support;
 
 use std::time::Duration;
 
-use claude_agent::retry::Failure;
-use claude_agent::{RequestOptions, RetryPolicy};
+use claude_kit::retry::Failure;
+use claude_kit::{RequestOptions, RetryPolicy};
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, mock) = support::client().unwrap_or_else(|e| support::fail(e));
 
         let policy = RetryPolicy::new()

@@ -1,17 +1,17 @@
 //! The seeds' "Checking Event Loop Status": which runtime is running this code?
 //!
 //! `rt::runtime_name()` is `None` in plain sync code and `Some("tokio" | "smol" |
-//! "async-std")` inside async code; the cargo features (and `CLAUDE_AGENT_RUNTIME` when several
+//! "async-std")` inside async code; the cargo features (and `CLAUDE_KIT_RUNTIME` when several
 //! are enabled) decide which one `rt::block_on` starts.
 //!
 //! ```text
 //! cargo run --example runtime_check
-//! CLAUDE_AGENT_RUNTIME=smol cargo run --example runtime_check --all-features
+//! CLAUDE_KIT_RUNTIME=smol cargo run --example runtime_check --all-features
 //! ```
 
 mod support;
 
-use claude_agent::rt;
+use claude_kit::rt;
 
 fn main() {
     println!("in sync main: {:?}", rt::runtime_name());

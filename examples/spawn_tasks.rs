@@ -10,7 +10,7 @@
 
 mod support;
 
-use claude_agent::rt;
+use claude_kit::rt;
 
 fn main() {
     rt::block_on(async {

@@ -8,11 +8,11 @@ mod support;
 
 use std::io::Write;
 
-use claude_agent::MessageRequest;
+use claude_kit::MessageRequest;
 use futures_util::StreamExt;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, _mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let request = MessageRequest::new(client.model(), 1024)
             .user("Tell me a short story about a lighthouse.");

@@ -11,10 +11,10 @@
 
 mod support;
 
-use claude_agent::patterns::TaskGroup;
+use claude_kit::patterns::TaskGroup;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, mock) = support::client().unwrap_or_else(|e| support::fail(e));
 
         // Everything succeeds: all results, in spawn order.

@@ -13,12 +13,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use claude_agent::{Error, RequestOptions};
+use claude_kit::{Error, RequestOptions};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let offline = mock.is_some();
 
@@ -54,7 +54,7 @@ fn main() {
                 let reply = client
                     .messages()
                     .stream(
-                        claude_agent::MessageRequest::new(client.model(), 256)
+                        claude_kit::MessageRequest::new(client.model(), 256)
                             .user(format!("Question {i}")),
                     )
                     .await;
@@ -68,7 +68,7 @@ fn main() {
             });
         }
         let mut finished = Vec::new();
-        let _ = claude_agent::rt::timeout_at(deadline, async {
+        let _ = claude_kit::rt::timeout_at(deadline, async {
             while let Some((i, reply)) = batch.next().await {
                 finished.push(i);
                 println!(

@@ -1,5 +1,5 @@
 //! A tools agent: two typed async tools (`get_weather`, `get_time`), run by
-//! [`ToolRunner`](claude_agent::tools::ToolRunner) until the model answers, printing every
+//! [`ToolRunner`](claude_kit::tools::ToolRunner) until the model answers, printing every
 //! agent event on the way.
 //!
 //! ```text
@@ -12,8 +12,8 @@
 
 mod support;
 
-use claude_agent::MessageRequest;
-use claude_agent::tools::{AgentEvent, HookDecision, ToolError, ToolFn, ToolRunner, Toolbox};
+use claude_kit::MessageRequest;
+use claude_kit::tools::{AgentEvent, HookDecision, ToolError, ToolFn, ToolRunner, Toolbox};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,10 +72,10 @@ fn toolbox() -> Toolbox {
 }
 
 fn main() {
-    claude_agent::rt::block_on(async {
+    claude_kit::rt::block_on(async {
         let (client, mock) = support::client().unwrap_or_else(|e| support::fail(e));
         let agent_client = if mock.is_some() {
-            let options = claude_agent::RequestOptions::new().header("x-mock-parallel-tools", "2");
+            let options = claude_kit::RequestOptions::new().header("x-mock-parallel-tools", "2");
             client
                 .with_options(options)
                 .unwrap_or_else(|e| support::fail(e))

@@ -1,6 +1,6 @@
 """Records what the official Python SDK makes of SSE transcripts, as conformance expectations.
 
-For each NAME.sse given, serves it verbatim with the claude-agent-mock binary, streams it with
+For each NAME.sse given, serves it verbatim with the claude-kit-mock binary, streams it with
 `anthropic` (AsyncAnthropic().messages.stream) and writes, beside the transcript:
   NAME.json        get_final_message(), dumped as JSON (nulls kept, as in tests/fixtures/sse)
   NAME.text.txt    everything text_stream yielded

@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 venv=target/official-sdk-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q anthropic==2.12.0
-cargo build -q -p claude-agent-mock --bin claude-agent-mock
+cargo build -q -p claude-kit-mock --bin claude-kit-mock
 if [ "$#" -eq 0 ]; then set -- tests/fixtures/sse/local_*.sse; fi
-"$venv/bin/python" scripts/official_sdk_expectations.py target/debug/claude-agent-mock "$@"
+"$venv/bin/python" scripts/official_sdk_expectations.py target/debug/claude-kit-mock "$@"

@@ -7,7 +7,7 @@ use http::HeaderValue;
 /// An API key. Its `Debug` and `Display` never show the key.
 ///
 /// ```
-/// let key = claude_agent::ApiKey::new("sk-ant-secret");
+/// let key = claude_kit::ApiKey::new("sk-ant-secret");
 /// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
 /// assert!(!format!("{key}").contains("secret"));
 /// ```

@@ -2,10 +2,10 @@
 //! too large for one machine's concurrency (half the price, results within 24 hours).
 //!
 //! ```no_run
-//! # async fn run(client: claude_agent::Client) -> claude_agent::Result<()> {
+//! # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
 //! use std::time::Duration;
-//! use claude_agent::MessageRequest;
-//! use claude_agent::batches::BatchRequest;
+//! use claude_kit::MessageRequest;
+//! use claude_kit::batches::BatchRequest;
 //! use futures_util::StreamExt;
 //!
 //! let batches = client.messages().batches();
@@ -33,8 +33,8 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use claude_agent_core::jsonl::LineDecoder;
-use claude_agent_core::redact::Secrets;
+use claude_kit_core::jsonl::LineDecoder;
+use claude_kit_core::redact::Secrets;
 
 use crate::models::path_segment;
 use crate::pagination::Paginated;
@@ -272,7 +272,7 @@ impl<'a> Batches<'a> {
             if batch.is_ended() {
                 return Ok(batch);
             }
-            claude_agent_core::rt::sleep(&**self.client.runtime(), interval).await;
+            claude_kit_core::rt::sleep(&**self.client.runtime(), interval).await;
         }
     }
 

@@ -2,9 +2,9 @@
 //! `async` or `.await`.
 //!
 //! ```no_run
-//! use claude_agent::{MessageRequest, blocking};
+//! use claude_kit::{MessageRequest, blocking};
 //!
-//! fn main() -> claude_agent::Result<()> {
+//! fn main() -> claude_kit::Result<()> {
 //!     let client = blocking::Client::from_env()?; // ANTHROPIC_API_KEY, …
 //!     let reply = client.query("Hello")?;
 //!     println!("{}", reply.text());
@@ -22,7 +22,7 @@
 //! # How it runs
 //!
 //! The client owns its runtime, chosen like [`rt::block_on`] chooses
-//! ([`RuntimeKind::preferred`]: `CLAUDE_AGENT_RUNTIME`, else tokio, smol, async-std by feature)
+//! ([`RuntimeKind::preferred`]: `CLAUDE_KIT_RUNTIME`, else tokio, smol, async-std by feature)
 //! or given to [`Client::with_runtime`]: with tokio, a small multi-threaded runtime with one
 //! worker that belongs to the client (shut down, without waiting, when the last clone and
 //! stream are dropped); with smol or async-std, their global executors. Each call blocks the
@@ -55,23 +55,23 @@ use crate::{
 };
 
 /// What a blocking call from async code returns, as an [`Error::AsyncContext`].
-const CALLED_FROM_ASYNC: &str = "claude_agent::blocking called from async code: use \
-     claude_agent::Client and .await (the event loop is already running, and blocking it would \
+const CALLED_FROM_ASYNC: &str = "claude_kit::blocking called from async code: use \
+     claude_kit::Client and .await (the event loop is already running, and blocking it would \
      stall or deadlock it)";
 
 /// A synchronous client of the Anthropic API; see the [module docs](self).
 ///
 /// ```
-/// use claude_agent::{ClientBuilder, blocking};
+/// use claude_kit::{ClientBuilder, blocking};
 ///
-/// let server = claude_agent_mock::MockServer::start(); // a local stand-in for the API
+/// let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
 /// let client = blocking::Client::new(
 ///     ClientBuilder::default().api_key("sk-ant-example").base_url(server.url()),
 /// )?;
 /// let reply = client.query("Hello")?;
 /// assert!(reply.text().ends_with("You said: Hello"));
 /// client.close()?;
-/// # Ok::<_, claude_agent::Error>(())
+/// # Ok::<_, claude_kit::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Client {
@@ -91,19 +91,19 @@ impl Client {
         Self::with_runtime(RuntimeKind::preferred()?, builder)
     }
 
-    /// [`Client::new`] on the runtime `kind`, whatever `CLAUDE_AGENT_RUNTIME` says.
+    /// [`Client::new`] on the runtime `kind`, whatever `CLAUDE_KIT_RUNTIME` says.
     ///
     /// ```
-    /// use claude_agent::{ClientBuilder, blocking, rt::RuntimeKind};
+    /// use claude_kit::{ClientBuilder, blocking, rt::RuntimeKind};
     ///
-    /// let server = claude_agent_mock::MockServer::start();
+    /// let server = claude_kit_mock::MockServer::start();
     /// for kind in RuntimeKind::ALL.into_iter().filter(|kind| kind.is_enabled()) {
     ///     let builder = ClientBuilder::default().api_key("k").base_url(server.url());
     ///     let client = blocking::Client::with_runtime(kind, builder)?;
     ///     assert_eq!(client.runtime_kind(), kind);
     ///     assert!(client.query("hi")?.text().ends_with("You said: hi"));
     /// }
-    /// # Ok::<_, claude_agent::Error>(())
+    /// # Ok::<_, claude_kit::Error>(())
     /// ```
     ///
     /// # Errors
@@ -116,7 +116,7 @@ impl Client {
 
     /// A client configured from the environment, as [`crate::Client::from_env`]:
     /// `ANTHROPIC_API_KEY` (required), `ANTHROPIC_BASE_URL`, `ANTHROPIC_MODEL`; and
-    /// `CLAUDE_AGENT_RUNTIME` for its runtime.
+    /// `CLAUDE_KIT_RUNTIME` for its runtime.
     ///
     /// # Errors
     /// [`Error::Config`] without an API key, or as [`Client::new`].
@@ -142,15 +142,15 @@ impl Client {
     /// settings overridden: [`crate::Client::with_options`].
     ///
     /// ```
-    /// # use claude_agent::{ClientBuilder, blocking};
+    /// # use claude_kit::{ClientBuilder, blocking};
     /// use std::time::Duration;
-    /// use claude_agent::RequestOptions;
+    /// use claude_kit::RequestOptions;
     ///
-    /// # let server = claude_agent_mock::MockServer::start();
+    /// # let server = claude_kit_mock::MockServer::start();
     /// # let client = blocking::Client::new(ClientBuilder::default().api_key("k").base_url(server.url()))?;
     /// let quick = client.with_options(RequestOptions::new().timeout(Duration::from_secs(5)))?;
     /// assert_eq!(quick.as_async().timeouts().total, Duration::from_secs(5));
-    /// # Ok::<_, claude_agent::Error>(())
+    /// # Ok::<_, claude_kit::Error>(())
     /// ```
     ///
     /// # Errors
@@ -209,15 +209,15 @@ impl Messages<'_> {
     /// blocking.
     ///
     /// ```
-    /// # use claude_agent::{ClientBuilder, blocking};
-    /// use claude_agent::MessageRequest;
+    /// # use claude_kit::{ClientBuilder, blocking};
+    /// use claude_kit::MessageRequest;
     ///
-    /// # let server = claude_agent_mock::MockServer::start();
+    /// # let server = claude_kit_mock::MockServer::start();
     /// # let client = blocking::Client::new(ClientBuilder::default().api_key("k").base_url(server.url()))?;
     /// let request = MessageRequest::new("claude-sonnet-4-5", 256).user("Hello");
     /// let reply = client.messages().create(request)?;
     /// assert!(reply.text().ends_with("You said: Hello"));
-    /// # Ok::<_, claude_agent::Error>(())
+    /// # Ok::<_, claude_kit::Error>(())
     /// ```
     ///
     /// # Errors
@@ -234,19 +234,19 @@ impl Messages<'_> {
     /// events.
     ///
     /// ```
-    /// # use claude_agent::{ClientBuilder, blocking};
-    /// use claude_agent::MessageRequest;
+    /// # use claude_kit::{ClientBuilder, blocking};
+    /// use claude_kit::MessageRequest;
     ///
-    /// # let server = claude_agent_mock::MockServer::start();
+    /// # let server = claude_kit_mock::MockServer::start();
     /// # let client = blocking::Client::new(ClientBuilder::default().api_key("k").base_url(server.url()))?;
     /// let request = MessageRequest::new("claude-sonnet-4-5", 256).user("Hello");
     /// let text: String = client
     ///     .messages()
     ///     .stream(request)?
     ///     .text()
-    ///     .collect::<claude_agent::Result<_>>()?;
+    ///     .collect::<claude_kit::Result<_>>()?;
     /// assert!(text.ends_with("You said: Hello"));
-    /// # Ok::<_, claude_agent::Error>(())
+    /// # Ok::<_, claude_kit::Error>(())
     /// ```
     ///
     /// # Errors
@@ -273,10 +273,10 @@ impl Messages<'_> {
 /// connection.
 ///
 /// ```
-/// # use claude_agent::{ClientBuilder, blocking};
-/// use claude_agent::{ContentDelta, MessageRequest, StreamEvent};
+/// # use claude_kit::{ClientBuilder, blocking};
+/// use claude_kit::{ContentDelta, MessageRequest, StreamEvent};
 ///
-/// # let server = claude_agent_mock::MockServer::start();
+/// # let server = claude_kit_mock::MockServer::start();
 /// # let client = blocking::Client::new(ClientBuilder::default().api_key("k").base_url(server.url()))?;
 /// let request = MessageRequest::new("claude-sonnet-4-5", 256).user("Hello");
 /// let mut stream = client.messages().stream(request)?;
@@ -287,7 +287,7 @@ impl Messages<'_> {
 /// }
 /// let message = stream.final_message()?; // the stream is finished: no more I/O
 /// assert!(message.text().ends_with("You said: Hello"));
-/// # Ok::<_, claude_agent::Error>(())
+/// # Ok::<_, claude_kit::Error>(())
 /// ```
 pub struct MessageStream {
     // Dropped before the executor: the stream's connection belongs to its runtime.
@@ -421,7 +421,7 @@ struct Executor {
     runtime: SharedRuntime,
     /// With tokio: the client's own runtime, shut down (in the background) on drop.
     #[cfg(feature = "runtime-tokio")]
-    tokio: Option<claude_agent_tokio::OwnedRuntime>,
+    tokio: Option<claude_kit_tokio::OwnedRuntime>,
 }
 
 impl Executor {
@@ -430,7 +430,7 @@ impl Executor {
         let runtime = match kind {
             #[cfg(feature = "runtime-tokio")]
             RuntimeKind::Tokio => {
-                let owned = claude_agent_tokio::OwnedRuntime::with_worker_threads(1)
+                let owned = claude_kit_tokio::OwnedRuntime::with_worker_threads(1)
                     .map_err(|e| Error::config(format!("starting a tokio runtime: {e}")))?;
                 return Ok(Self {
                     kind,

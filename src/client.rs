@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use claude_agent_core::redact::Secrets;
-use claude_agent_core::rt::Runtime;
-use claude_agent_core::transport::Transport;
-use claude_agent_hyper::{HyperTransport, ProxyConfig};
+use claude_kit_core::redact::Secrets;
+use claude_kit_core::rt::Runtime;
+use claude_kit_core::transport::Transport;
+use claude_kit_hyper::{HyperTransport, ProxyConfig};
 
-use claude_agent_core::retry::RetryPolicy;
+use claude_kit_core::retry::RetryPolicy;
 
 use crate::auth::ApiKey;
 use crate::messages::Messages;
@@ -41,8 +41,8 @@ pub const API_VERSION: &str = "2023-06-01";
 /// closes idle connections and refuses new calls.
 ///
 /// ```no_run
-/// # async fn run() -> claude_agent::Result<()> {
-/// use claude_agent::{Client, MessageRequest};
+/// # async fn run() -> claude_kit::Result<()> {
+/// use claude_kit::{Client, MessageRequest};
 ///
 /// let client = Client::from_env()?;
 /// let reply = client
@@ -143,9 +143,9 @@ impl Client {
     /// settings overridden: a per-call timeout, more retries, an extra header.
     ///
     /// ```no_run
-    /// # async fn run(client: claude_agent::Client) -> claude_agent::Result<()> {
+    /// # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
     /// use std::time::Duration;
-    /// use claude_agent::RequestOptions;
+    /// use claude_kit::RequestOptions;
     ///
     /// let quick = client.with_options(RequestOptions::new().timeout(Duration::from_secs(5)).max_retries(0))?;
     /// let reply = quick.query("Answer fast").await?;
@@ -219,7 +219,7 @@ impl Client {
                 listener.await;
             }
         };
-        claude_agent_core::rt::timeout(&*self.shared.runtime, bound, drained)
+        claude_kit_core::rt::timeout(&*self.shared.runtime, bound, drained)
             .await
             .is_ok()
     }
@@ -249,8 +249,8 @@ impl fmt::Debug for Client {
 /// ```
 /// use std::time::Duration;
 ///
-/// claude_agent::rt::block_on(async {
-///     let client = claude_agent::Client::builder()
+/// claude_kit::rt::block_on(async {
+///     let client = claude_kit::Client::builder()
 ///         .api_key("sk-ant-example")
 ///         .base_url("http://127.0.0.1:8080")
 ///         .timeout(Duration::from_secs(30))
@@ -592,7 +592,7 @@ impl ClientBuilder {
                 max_response_bytes: self.max_response_bytes.unwrap_or(64 << 20),
                 max_event_size: self
                     .max_event_size
-                    .unwrap_or(claude_agent_core::sse::SseDecoder::DEFAULT_MAX_EVENT_SIZE),
+                    .unwrap_or(claude_kit_core::sse::SseDecoder::DEFAULT_MAX_EVENT_SIZE),
                 throttle,
                 counters,
                 closed: AtomicBool::new(false),
@@ -657,4 +657,4 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
-const USER_AGENT: &str = concat!("claude-agent-rust/", env!("CARGO_PKG_VERSION"));
+const USER_AGENT: &str = concat!("claude-kit-rust/", env!("CARGO_PKG_VERSION"));

@@ -2,9 +2,9 @@
 //! on **tokio, smol or async-std**.
 //!
 //! ```no_run
-//! # async fn run() -> claude_agent::Result<()> {
+//! # async fn run() -> claude_kit::Result<()> {
 //! // ANTHROPIC_API_KEY must be set.
-//! let reply = claude_agent::query("Hello").await?;
+//! let reply = claude_kit::query("Hello").await?;
 //! println!("{}", reply.text());
 //! # Ok(()) }
 //! ```
@@ -38,12 +38,12 @@ mod throttle;
 pub mod tools;
 
 pub use auth::ApiKey;
-pub use claude_agent_core::limit::{Limit, RateLimitInfo};
-pub use claude_agent_core::retry::{self, RetryPolicy};
-pub use claude_agent_core::types::{
+pub use claude_kit_core::limit::{Limit, RateLimitInfo};
+pub use claude_kit_core::retry::{self, RetryPolicy};
+pub use claude_kit_core::types::{
     self, ContentBlock, ContentDelta, Message, MessageRequest, Role, StopReason, StreamEvent, Usage,
 };
-pub use claude_agent_core::{ApiErrorKind, Error, ErrorOrigin, Result, TimeoutPhase, transport};
+pub use claude_kit_core::{ApiErrorKind, Error, ErrorOrigin, Result, TimeoutPhase, transport};
 pub use client::{
     API_VERSION, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL,
     Timeouts,

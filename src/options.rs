@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
-use claude_agent_core::retry::RetryPolicy;
+use claude_kit_core::retry::RetryPolicy;
 
 use crate::client::Timeouts;
 use crate::{Error, Result};
@@ -13,7 +13,7 @@ use crate::{Error, Result};
 ///
 /// ```
 /// use std::time::Duration;
-/// use claude_agent::RequestOptions;
+/// use claude_kit::RequestOptions;
 ///
 /// let options = RequestOptions::new()
 ///     .timeout(Duration::from_secs(20))

@@ -3,7 +3,7 @@
 //! the next page only when the items of the current one are used up.
 //!
 //! ```no_run
-//! # async fn run(client: claude_agent::Client) -> claude_agent::Result<()> {
+//! # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
 //! use futures_util::TryStreamExt;
 //!
 //! let models: Vec<_> = client.models().list().try_collect().await?;

@@ -6,10 +6,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use claude_agent::rt;
+//! use claude_kit::rt;
 //!
 //! // `asyncio.run(main())`: the runtime comes from the cargo features (and
-//! // `CLAUDE_AGENT_RUNTIME`); this code names none.
+//! // `CLAUDE_KIT_RUNTIME`); this code names none.
 //! let total = rt::block_on(async {
 //!     let background = rt::spawn(async { 40 });
 //!     let blocking = rt::spawn_blocking(|| 2); // off the async threads
@@ -29,7 +29,7 @@
 //! 2. tokio, inside a tokio runtime (feature `runtime-tokio`);
 //! 3. async-std, inside an async-std task (feature `runtime-async-std`);
 //! 4. outside any runtime: the one the environment variable [`RUNTIME_ENV`]
-//!    (`CLAUDE_AGENT_RUNTIME=tokio|smol|async-std`) names — for tokio a process-wide runtime
+//!    (`CLAUDE_KIT_RUNTIME=tokio|smol|async-std`) names — for tokio a process-wide runtime
 //!    started on first use;
 //! 5. else smol's global executor (`runtime-smol`), else async-std (`runtime-async-std`).
 //!
@@ -39,12 +39,12 @@
 //!
 //! # Choosing the runtime at run time
 //!
-//! `CLAUDE_AGENT_RUNTIME` also decides what [`block_on`] and
+//! `CLAUDE_KIT_RUNTIME` also decides what [`block_on`] and
 //! [`blocking::Client`](crate::blocking::Client) run on, so one build with all runtime features
 //! runs any program on any of them:
 //!
 //! ```sh
-//! CLAUDE_AGENT_RUNTIME=async-std cargo run --example quickstart --all-features
+//! CLAUDE_KIT_RUNTIME=async-std cargo run --example quickstart --all-features
 //! ```
 //!
 //! Without it, [`block_on`] uses tokio (`runtime-tokio`), else smol, else async-std. A value
@@ -67,17 +67,17 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use claude_agent_core::rt::{
+pub use claude_kit_core::rt::{
     AsyncIo, BoxFuture, ContextGuard, Elapsed, JoinHandle, Runtime, Scoped, SharedRuntime, Sleep,
     ThreadContext, saturating_deadline,
 };
 
 #[cfg(feature = "runtime-async-std")]
-pub use claude_agent_async_std::AsyncStdRuntime;
+pub use claude_kit_async_std::AsyncStdRuntime;
 #[cfg(feature = "runtime-smol")]
-pub use claude_agent_smol::SmolRuntime;
+pub use claude_kit_smol::SmolRuntime;
 #[cfg(feature = "runtime-tokio")]
-pub use claude_agent_tokio::TokioRuntime;
+pub use claude_kit_tokio::TokioRuntime;
 
 use crate::Error;
 
@@ -86,7 +86,7 @@ use crate::Error;
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use claude_agent::rt::{self, with_runtime};
+/// use claude_kit::rt::{self, with_runtime};
 ///
 /// rt::block_on(async {
 ///     let runtime = rt::current_runtime().unwrap();
@@ -99,17 +99,17 @@ use crate::Error;
 /// });
 /// ```
 pub mod with_runtime {
-    pub use claude_agent_core::rt::{sleep, spawn, spawn_blocking, timeout, timeout_at};
+    pub use claude_kit_core::rt::{sleep, spawn, spawn_blocking, timeout, timeout_at};
 }
 
 /// The environment variable that picks the runtime at run time: `tokio`, `smol` or
 /// `async-std` (see the [module docs](self)).
-pub const RUNTIME_ENV: &str = "CLAUDE_AGENT_RUNTIME";
+pub const RUNTIME_ENV: &str = "CLAUDE_KIT_RUNTIME";
 
-/// One of the runtimes claude-agent ships an adapter for.
+/// One of the runtimes claude-kit ships an adapter for.
 ///
 /// ```
-/// use claude_agent::rt::RuntimeKind;
+/// use claude_kit::rt::RuntimeKind;
 ///
 /// let kind: RuntimeKind = "async-std".parse().unwrap();
 /// assert_eq!(kind, RuntimeKind::AsyncStd);
@@ -192,22 +192,22 @@ impl RuntimeKind {
 
     /// A handle to this runtime usable from anywhere: smol's and async-std's global
     /// executors, or for tokio the runtime the caller is in, else a process-wide one
-    /// (`claude_agent_tokio::TokioRuntime::global`).
+    /// (`claude_kit_tokio::TokioRuntime::global`).
     pub fn runtime(self) -> Result<SharedRuntime, Error> {
         self.check_enabled()?;
         match self {
             #[cfg(feature = "runtime-tokio")]
-            Self::Tokio => Ok(match claude_agent_tokio::TokioRuntime::try_current() {
+            Self::Tokio => Ok(match claude_kit_tokio::TokioRuntime::try_current() {
                 Some(runtime) => Arc::new(runtime),
                 None => Arc::new(
-                    claude_agent_tokio::TokioRuntime::global()
+                    claude_kit_tokio::TokioRuntime::global()
                         .map_err(|e| Error::config(e.to_string()))?,
                 ),
             }),
             #[cfg(feature = "runtime-smol")]
-            Self::Smol => Ok(Arc::new(claude_agent_smol::SmolRuntime::new())),
+            Self::Smol => Ok(Arc::new(claude_kit_smol::SmolRuntime::new())),
             #[cfg(feature = "runtime-async-std")]
-            Self::AsyncStd => Ok(Arc::new(claude_agent_async_std::AsyncStdRuntime::new())),
+            Self::AsyncStd => Ok(Arc::new(claude_kit_async_std::AsyncStdRuntime::new())),
             #[allow(unreachable_patterns)]
             _ => unreachable!("check_enabled rejected disabled runtimes"),
         }
@@ -217,7 +217,7 @@ impl RuntimeKind {
     /// [`block_on`] does for the preferred runtime.
     ///
     /// ```
-    /// use claude_agent::rt::{self, RuntimeKind};
+    /// use claude_kit::rt::{self, RuntimeKind};
     ///
     /// for kind in RuntimeKind::ALL.into_iter().filter(|kind| kind.is_enabled()) {
     ///     assert_eq!(kind.block_on(async { rt::runtime_name() }), Some(kind.name()));
@@ -237,11 +237,11 @@ impl RuntimeKind {
         }
         match self {
             #[cfg(feature = "runtime-tokio")]
-            Self::Tokio => claude_agent_tokio::block_on(future),
+            Self::Tokio => claude_kit_tokio::block_on(future),
             #[cfg(feature = "runtime-smol")]
-            Self::Smol => claude_agent_smol::block_on(future),
+            Self::Smol => claude_kit_smol::block_on(future),
             #[cfg(feature = "runtime-async-std")]
-            Self::AsyncStd => claude_agent_async_std::block_on(future),
+            Self::AsyncStd => claude_kit_async_std::block_on(future),
             #[allow(unreachable_patterns)]
             _ => {
                 drop(future);
@@ -255,7 +255,7 @@ impl RuntimeKind {
             Ok(())
         } else {
             Err(Error::config(format!(
-                "the {} runtime is not compiled in: enable the claude-agent feature `{}`",
+                "the {} runtime is not compiled in: enable the claude-kit feature `{}`",
                 self.name(),
                 self.feature()
             )))
@@ -299,12 +299,12 @@ impl FromStr for RuntimeKind {
 }
 
 const NO_RUNTIME_FEATURE: &str = "no async runtime feature is enabled: enable one of the \
-     claude-agent features `runtime-tokio`, `runtime-smol` or `runtime-async-std`, or pass a \
+     claude-kit features `runtime-tokio`, `runtime-smol` or `runtime-async-std`, or pass a \
      runtime with ClientBuilder::runtime";
 
-const BLOCK_ON_IN_ASYNC: &str = "claude_agent::rt::block_on called from async code (the event \
+const BLOCK_ON_IN_ASYNC: &str = "claude_kit::rt::block_on called from async code (the event \
      loop is already running): .await the future instead, or run the blocking part with \
-     claude_agent::rt::spawn_blocking";
+     claude_kit::rt::spawn_blocking";
 
 /// The runtime the caller is in, or the one to use here: see the
 /// [module docs](self#which-runtime-is-current) for the order.
@@ -312,10 +312,10 @@ const BLOCK_ON_IN_ASYNC: &str = "claude_agent::rt::block_on called from async co
 /// This is the non-panicking way to the runtime the other helpers of this module use; it is
 /// also what a `Client` is built on unless `ClientBuilder::runtime` says otherwise. With no
 /// runtime feature, or only `runtime-tokio` outside a tokio runtime (and no
-/// `CLAUDE_AGENT_RUNTIME=tokio`), it is an [`Error::Config`] that says what to do.
+/// `CLAUDE_KIT_RUNTIME=tokio`), it is an [`Error::Config`] that says what to do.
 ///
 /// ```
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// let name = rt::block_on(async { rt::current_runtime().map(|runtime| runtime.name()) });
 /// assert!(name.is_ok());
@@ -328,13 +328,13 @@ pub fn current_runtime() -> Result<SharedRuntime, Error> {
         return kind.runtime();
     }
     #[cfg(feature = "runtime-smol")]
-    return Ok(Arc::new(claude_agent_smol::SmolRuntime::new()));
+    return Ok(Arc::new(claude_kit_smol::SmolRuntime::new()));
     #[cfg(all(feature = "runtime-async-std", not(feature = "runtime-smol")))]
-    return Ok(Arc::new(claude_agent_async_std::AsyncStdRuntime::new()));
+    return Ok(Arc::new(claude_kit_async_std::AsyncStdRuntime::new()));
     #[allow(unreachable_code)]
     Err(Error::config(if cfg!(feature = "runtime-tokio") {
         "no async runtime available: called outside a tokio runtime; call it inside one \
-         (e.g. in #[tokio::main] or claude_agent::rt::block_on), set CLAUDE_AGENT_RUNTIME=tokio, \
+         (e.g. in #[tokio::main] or claude_kit::rt::block_on), set CLAUDE_KIT_RUNTIME=tokio, \
          enable the `runtime-smol` or `runtime-async-std` feature, or pass one with \
          ClientBuilder::runtime"
     } else {
@@ -353,10 +353,10 @@ pub fn default_runtime() -> Result<SharedRuntime, Error> {
 ///
 /// Steps 1 to 3 of the [detection order](self#which-runtime-is-current); the environment and
 /// the defaults are not consulted. A bare `smol::block_on` is not detectable and answers
-/// `None`; [`block_on`], [`spawn`] and `claude_agent_smol::block_on` are.
+/// `None`; [`block_on`], [`spawn`] and `claude_kit_smol::block_on` are.
 ///
 /// ```
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// assert_eq!(rt::runtime_name(), None); // plain sync code
 /// let inside = rt::block_on(async { rt::runtime_name() });
@@ -372,11 +372,11 @@ fn runtime_in_context() -> Option<SharedRuntime> {
         return Some(runtime);
     }
     #[cfg(feature = "runtime-tokio")]
-    if let Some(runtime) = claude_agent_tokio::TokioRuntime::try_current() {
+    if let Some(runtime) = claude_kit_tokio::TokioRuntime::try_current() {
         return Some(Arc::new(runtime));
     }
     #[cfg(feature = "runtime-async-std")]
-    if let Some(runtime) = claude_agent_async_std::AsyncStdRuntime::try_current() {
+    if let Some(runtime) = claude_kit_async_std::AsyncStdRuntime::try_current() {
         return Some(Arc::new(runtime));
     }
     None
@@ -391,11 +391,11 @@ pub(crate) fn in_async_context() -> bool {
         Some(ThreadContext::Blocking) => false,
         None => {
             #[cfg(feature = "runtime-tokio")]
-            if claude_agent_tokio::TokioRuntime::try_current().is_some() {
+            if claude_kit_tokio::TokioRuntime::try_current().is_some() {
                 return true;
             }
             #[cfg(feature = "runtime-async-std")]
-            if claude_agent_async_std::AsyncStdRuntime::try_current().is_some() {
+            if claude_kit_async_std::AsyncStdRuntime::try_current().is_some() {
                 return true;
             }
             false
@@ -407,7 +407,7 @@ pub(crate) fn in_async_context() -> bool {
 fn expect_runtime() -> SharedRuntime {
     match current_runtime() {
         Ok(runtime) => runtime,
-        Err(error) => panic!("claude_agent::rt: {error}"),
+        Err(error) => panic!("claude_kit::rt: {error}"),
     }
 }
 
@@ -417,7 +417,7 @@ fn expect_runtime() -> SharedRuntime {
 ///
 /// ```
 /// use std::time::Duration;
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// rt::block_on(async { rt::sleep(Duration::from_millis(1)).await });
 /// ```
@@ -434,7 +434,7 @@ pub fn sleep(duration: Duration) -> std::pin::Pin<Box<dyn Sleep>> {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// rt::block_on(async { rt::sleep_until(Instant::now() + Duration::from_millis(1)).await });
 /// ```
@@ -451,7 +451,7 @@ pub fn sleep_until(deadline: Instant) -> std::pin::Pin<Box<dyn Sleep>> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// rt::block_on(async {
 ///     assert_eq!(rt::timeout(Duration::from_secs(5), async { 1 }).await, Ok(1));
@@ -468,14 +468,14 @@ pub fn timeout<F: Future>(
     future: F,
 ) -> impl Future<Output = Result<F::Output, Elapsed>> {
     let runtime = expect_runtime();
-    async move { claude_agent_core::rt::timeout(&*runtime, duration, future).await }
+    async move { claude_kit_core::rt::timeout(&*runtime, duration, future).await }
 }
 
 /// Awaits `future` until `deadline`; past it, the future is dropped and [`Elapsed`] returned.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// rt::block_on(async {
 ///     let deadline = Instant::now() + Duration::from_millis(1);
@@ -491,7 +491,7 @@ pub fn timeout_at<F: Future>(
     future: F,
 ) -> impl Future<Output = Result<F::Output, Elapsed>> {
     let runtime = expect_runtime();
-    async move { claude_agent_core::rt::timeout_at(&*runtime, deadline, future).await }
+    async move { claude_kit_core::rt::timeout_at(&*runtime, deadline, future).await }
 }
 
 /// Runs `future` as a task on the current runtime: `asyncio.create_task`.
@@ -500,7 +500,7 @@ pub fn timeout_at<F: Future>(
 /// on. Inside the task the same runtime is current, whatever thread polls it.
 ///
 /// ```
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// rt::block_on(async {
 ///     let task = rt::spawn(async { rt::runtime_name() });
@@ -517,7 +517,7 @@ where
     F::Output: Send + 'static,
 {
     let runtime = expect_runtime();
-    claude_agent_core::rt::spawn(
+    claude_kit_core::rt::spawn(
         &*runtime,
         ThreadContext::Async(Some(runtime.clone())).scope(future),
     )
@@ -530,7 +530,7 @@ where
 /// cannot be interrupted and runs to its end. Inside it, `blocking::Client` may be used.
 ///
 /// ```
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// let sum = rt::block_on(async { rt::spawn_blocking(|| (1..=100u64).sum::<u64>()).await });
 /// assert_eq!(sum, 5050);
@@ -544,7 +544,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    claude_agent_core::rt::spawn_blocking(&*expect_runtime(), f)
+    claude_kit_core::rt::spawn_blocking(&*expect_runtime(), f)
 }
 
 /// Runs `future` with `runtime` as the current runtime of this module's helpers (and of
@@ -552,7 +552,7 @@ where
 /// [`sleep`], [`spawn`] and friends use it.
 ///
 /// ```
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// rt::block_on(async {
 ///     let runtime = rt::current_runtime().unwrap();
@@ -574,7 +574,7 @@ pub fn scope<F: Future>(runtime: SharedRuntime, future: F) -> Scoped<F> {
 /// polled by a minimal executor on this thread, which serves futures that need no runtime.
 ///
 /// ```
-/// use claude_agent::rt;
+/// use claude_kit::rt;
 ///
 /// assert_eq!(rt::block_on(async { 6 * 7 }), 42);
 /// ```
@@ -593,6 +593,6 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             }
             futures_lite::future::block_on(future)
         }
-        Err(error) => panic!("claude_agent::rt::block_on: {error}"),
+        Err(error) => panic!("claude_kit::rt::block_on: {error}"),
     }
 }

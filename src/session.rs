@@ -2,8 +2,8 @@
 //! of a chat, and can be saved and restored as JSON ([`SessionState`]).
 //!
 //! ```no_run
-//! # async fn run(client: claude_agent::Client) -> claude_agent::Result<()> {
-//! use claude_agent::session::Session;
+//! # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
+//! use claude_kit::session::Session;
 //!
 //! let mut session = Session::new(client).system("Be brief.").max_tokens(512);
 //! let reply = session.send("My name is Ada.").await?;
@@ -12,7 +12,7 @@
 //! println!("{} ({} turns so far)", reply.text(), session.history().len());
 //!
 //! let saved = session.to_json()?; // survives a restart
-//! # let client = claude_agent::Client::from_env()?;
+//! # let client = claude_kit::Client::from_env()?;
 //! let session = Session::from_json(client, &saved)?;
 //! # Ok(()) }
 //! ```
@@ -183,7 +183,7 @@ impl Session {
     /// [`SessionStream::final_message`]); dropping it earlier appends nothing.
     ///
     /// ```no_run
-    /// # async fn run(mut session: claude_agent::session::Session) -> claude_agent::Result<()> {
+    /// # async fn run(mut session: claude_kit::session::Session) -> claude_kit::Result<()> {
     /// use futures_util::StreamExt;
     ///
     /// let mut text = session.stream("Tell me a story").await?.text_stream();

@@ -14,11 +14,11 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use http::{HeaderMap, StatusCode};
 
-use claude_agent_core::redact::Secrets;
-use claude_agent_core::rt::{Runtime, saturating_deadline};
-use claude_agent_core::stream::MessageStreamDecoder;
-use claude_agent_core::transport::Body;
-use claude_agent_core::types::{ContentDelta, Message, StreamEvent};
+use claude_kit_core::redact::Secrets;
+use claude_kit_core::rt::{Runtime, saturating_deadline};
+use claude_kit_core::stream::MessageStreamDecoder;
+use claude_kit_core::transport::Body;
+use claude_kit_core::types::{ContentDelta, Message, StreamEvent};
 
 use crate::response::request_id;
 use crate::{Error, Result};
@@ -27,9 +27,9 @@ use crate::{Error, Result};
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
-/// use claude_agent::{Client, MessageRequest, types::{ContentDelta, StreamEvent}};
+/// use claude_kit::{Client, MessageRequest, types::{ContentDelta, StreamEvent}};
 ///
-/// # async fn run(client: Client) -> claude_agent::Result<()> {
+/// # async fn run(client: Client) -> claude_kit::Result<()> {
 /// let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("Tell me a story");
 /// let mut stream = client.messages().stream(request).await?;
 /// while let Some(event) = stream.next().await {
@@ -62,7 +62,7 @@ pub struct MessageStream {
     /// The body has ended (cleanly or not); only decoded events remain.
     body_done: bool,
     /// Bounds the wait for the end of the body after `message_stop`.
-    drain_timer: Option<Pin<Box<dyn claude_agent_core::rt::Sleep>>>,
+    drain_timer: Option<Pin<Box<dyn claude_kit_core::rt::Sleep>>>,
     /// Bytes of body read (and discarded) after `message_stop`.
     drained: usize,
     /// Bytes of event data in `prefetched`.

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use claude_agent::batches::{BatchOutcome, BatchRequest, ProcessingStatus};
-use claude_agent::{ApiErrorKind, Client, Error, MessageRequest};
-use claude_agent_mock::MockServer;
+use claude_kit::batches::{BatchOutcome, BatchRequest, ProcessingStatus};
+use claude_kit::{ApiErrorKind, Client, Error, MessageRequest};
+use claude_kit_mock::MockServer;
 use common::{Rt, TEST_KEY, client, mock, on_all_runtimes};
 use futures::{StreamExt, TryStreamExt};
 

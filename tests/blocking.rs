@@ -1,13 +1,13 @@
-//! `claude_agent::blocking`: the sync client from sync code on each runtime, typed errors, and
+//! `claude_kit::blocking`: the sync client from sync code on each runtime, typed errors, and
 //! a clear error — never a hang or a panic — when it is called from async code.
 
 use std::time::Duration;
 
-use claude_agent::rt::{self, RuntimeKind};
-use claude_agent::{
+use claude_kit::rt::{self, RuntimeKind};
+use claude_kit::{
     ClientBuilder, ContentDelta, Error, MessageRequest, RequestOptions, StreamEvent, blocking,
 };
-use claude_agent_mock::{MockServer, Reply};
+use claude_kit_mock::{MockServer, Reply};
 
 fn client_on(kind: RuntimeKind, server: &MockServer) -> blocking::Client {
     let builder = ClientBuilder::default()
@@ -21,7 +21,7 @@ fn request(prompt: &str) -> MessageRequest {
     MessageRequest::new("claude-sonnet-4-5", 256).user(prompt)
 }
 
-fn assert_refused<T: std::fmt::Debug>(result: claude_agent::Result<T>) {
+fn assert_refused<T: std::fmt::Debug>(result: claude_kit::Result<T>) {
     match result {
         Err(Error::AsyncContext { message }) => assert!(
             message.contains("event loop is already running") && message.contains(".await"),
@@ -191,7 +191,7 @@ fn refused_inside_every_runtime() {
     async_std::task::block_on(async { all_refused(&client, stream) });
 
     let stream = new_stream();
-    claude_agent_smol::block_on(async { all_refused(&client, stream) });
+    claude_kit_smol::block_on(async { all_refused(&client, stream) });
 
     for kind in RuntimeKind::ALL {
         let stream = new_stream();
@@ -291,7 +291,7 @@ fn the_async_client_inside_serves_async_code() {
 
 #[test]
 fn new_uses_the_preferred_runtime() {
-    // This binary never sets CLAUDE_AGENT_RUNTIME: tokio comes first.
+    // This binary never sets CLAUDE_KIT_RUNTIME: tokio comes first.
     let server = MockServer::start();
     let builder = ClientBuilder::default().api_key("k").base_url(server.url());
     let client = blocking::Client::new(builder).unwrap();

@@ -3,12 +3,12 @@
 
 mod common;
 
-use claude_agent::{ApiErrorKind, Client, ContentBlock, Error, MessageRequest, Role, StopReason};
-use claude_agent_mock::{MockServer, Reply};
+use claude_kit::{ApiErrorKind, Client, ContentBlock, Error, MessageRequest, Role, StopReason};
+use claude_kit_mock::{MockServer, Reply};
 use common::{Rt, TEST_KEY, client, mock, on_all_runtimes};
 use http::StatusCode;
 
-const MOCK_GREETING: &str = "Hello! I am the claude-agent mock server. You said: ";
+const MOCK_GREETING: &str = "Hello! I am the claude-kit mock server. You said: ";
 
 async fn create_returns_the_reply(rt: Rt) {
     let server = mock();
@@ -64,7 +64,7 @@ async fn query_sends_one_user_message_to_the_default_model(rt: Rt) {
     assert_eq!(reply.text(), format!("{MOCK_GREETING}Hello"));
     let body = server.requests()[0].json().unwrap();
     assert_eq!(body["model"], "claude-from-builder");
-    assert_eq!(body["max_tokens"], claude_agent::DEFAULT_MAX_TOKENS);
+    assert_eq!(body["max_tokens"], claude_kit::DEFAULT_MAX_TOKENS);
     assert_eq!(
         server.requests()[0].path,
         "/v1/messages",
@@ -102,7 +102,7 @@ async fn error_statuses_become_typed_errors_with_request_ids(rt: Rt) {
         else {
             panic!("expected an API error for {status}, got {error:?}");
         };
-        assert_eq!(*origin, claude_agent::ErrorOrigin::Http);
+        assert_eq!(*origin, claude_kit::ErrorOrigin::Http);
         assert_eq!(got.as_u16(), status);
         assert_eq!(kind, &expected);
         assert_eq!(message, &format!("scripted {status}"));
@@ -274,7 +274,7 @@ async fn the_api_key_never_shows(rt: Rt) {
     assert!(!format!("{builder:?}").contains(SECRET));
     let client = builder.build().unwrap();
     assert!(!format!("{client:?}").contains(SECRET));
-    assert!(!format!("{:?}", claude_agent::ApiKey::new(SECRET)).contains(SECRET));
+    assert!(!format!("{:?}", claude_kit::ApiKey::new(SECRET)).contains(SECRET));
 
     let error = client.query("hi").await.expect_err("wrong key");
     assert!(!format!("{error:?}").contains(SECRET));
@@ -379,7 +379,7 @@ on_all_runtimes!(
 fn building_without_a_key_is_a_config_error() {
     let error = Client::builder()
         .base_url("http://127.0.0.1:1")
-        .runtime(claude_agent_smol::SmolRuntime::new())
+        .runtime(claude_kit_smol::SmolRuntime::new())
         .build()
         .expect_err("no key");
     assert!(
@@ -394,7 +394,7 @@ fn a_base_url_must_be_http() {
         let error = Client::builder()
             .api_key(TEST_KEY)
             .base_url(url)
-            .runtime(claude_agent_smol::SmolRuntime::new())
+            .runtime(claude_kit_smol::SmolRuntime::new())
             .build()
             .expect_err(url);
         assert!(matches!(error, Error::Config { .. }), "{url}: {error}");
@@ -412,7 +412,7 @@ fn a_base_url_with_a_query_or_fragment_is_refused_at_build() {
         let error = Client::builder()
             .api_key(TEST_KEY)
             .base_url(url)
-            .runtime(claude_agent_smol::SmolRuntime::new())
+            .runtime(claude_kit_smol::SmolRuntime::new())
             .build()
             .expect_err(url);
         assert!(
@@ -434,7 +434,7 @@ fn a_key_or_token_that_is_not_visible_ascii_is_refused_at_build_without_showing_
         for token in [false, true] {
             let builder = Client::builder()
                 .base_url("http://127.0.0.1:1")
-                .runtime(claude_agent_smol::SmolRuntime::new());
+                .runtime(claude_kit_smol::SmolRuntime::new());
             let builder = if token {
                 builder.auth_token(key)
             } else {

@@ -2,7 +2,7 @@
 //! what it should.
 //!
 //! `cargo test` builds the examples with the same features as the tests (`--all-features`:
-//! all three runtimes); `CLAUDE_AGENT_RUNTIME` picks the one each run uses. CI also runs the
+//! all three runtimes); `CLAUDE_KIT_RUNTIME` picks the one each run uses. CI also runs the
 //! quickstart built with each single runtime feature.
 
 use std::path::PathBuf;
@@ -59,7 +59,7 @@ fn run_with_input(example: &str, runtime: &str, input: Option<&str>) -> (bool, S
     let mut child = Command::new(&path)
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("ANTHROPIC_BASE_URL")
-        .env("CLAUDE_AGENT_RUNTIME", runtime)
+        .env("CLAUDE_KIT_RUNTIME", runtime)
         .stdin(if input.is_some() {
             std::process::Stdio::piped()
         } else {

@@ -9,10 +9,10 @@ mod common;
 
 use std::time::Duration;
 
-use claude_agent::{
+use claude_kit::{
     ApiErrorKind, Client, Error, MessageRequest, RequestOptions, RetryPolicy, TimeoutPhase,
 };
-use claude_agent_mock::MockServer;
+use claude_kit_mock::MockServer;
 use common::{Rt, TEST_KEY, on_all_runtimes};
 
 /// What a fault must lead to.
@@ -241,7 +241,7 @@ fn fast_retries() -> RetryPolicy {
         .backoff(Duration::from_millis(1), Duration::from_millis(4))
 }
 
-async fn call(client: &Client, streaming: bool) -> claude_agent::Result<String> {
+async fn call(client: &Client, streaming: bool) -> claude_kit::Result<String> {
     let request = MessageRequest::new("m", 64).user("fault matrix");
     if streaming {
         client.messages().stream(request).await?.final_text().await

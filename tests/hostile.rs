@@ -13,9 +13,9 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use claude_agent::rt::with_runtime;
-use claude_agent::types::ContentBlock;
-use claude_agent::{
+use claude_kit::rt::with_runtime;
+use claude_kit::types::ContentBlock;
+use claude_kit::{
     ApiErrorKind, Client, ClientBuilder, ContentDelta, Error, ErrorOrigin, Message, MessageRequest,
     RetryPolicy, StreamEvent, TimeoutPhase,
 };
@@ -97,7 +97,7 @@ fn request() -> MessageRequest {
     MessageRequest::new("hostile-model", 64).user("hello")
 }
 
-async fn create(client: &Client) -> claude_agent::Result<Message> {
+async fn create(client: &Client) -> claude_kit::Result<Message> {
     client
         .messages()
         .create(request())
@@ -186,7 +186,7 @@ fn short(text: &str) -> String {
 }
 
 #[track_caller]
-fn expect_err<T: Debug>(outcome: claude_agent::Result<T>) -> Error {
+fn expect_err<T: Debug>(outcome: claude_kit::Result<T>) -> Error {
     match outcome {
         Ok(value) => panic!("expected an error, got {}", short(&format!("{value:?}"))),
         Err(error) => error,
@@ -194,7 +194,7 @@ fn expect_err<T: Debug>(outcome: claude_agent::Result<T>) -> Error {
 }
 
 #[track_caller]
-fn expect_transport<T: Debug>(outcome: claude_agent::Result<T>) -> Error {
+fn expect_transport<T: Debug>(outcome: claude_kit::Result<T>) -> Error {
     let error = expect_err(outcome);
     assert!(
         matches!(error, Error::Transport { .. }),
@@ -205,7 +205,7 @@ fn expect_transport<T: Debug>(outcome: claude_agent::Result<T>) -> Error {
 }
 
 #[track_caller]
-fn expect_decode<T: Debug>(outcome: claude_agent::Result<T>) -> Error {
+fn expect_decode<T: Debug>(outcome: claude_kit::Result<T>) -> Error {
     let error = expect_err(outcome);
     assert!(
         matches!(error, Error::Decode { .. }),
@@ -216,7 +216,7 @@ fn expect_decode<T: Debug>(outcome: claude_agent::Result<T>) -> Error {
 }
 
 #[track_caller]
-fn expect_timeout<T: Debug>(outcome: claude_agent::Result<T>, phase: TimeoutPhase) {
+fn expect_timeout<T: Debug>(outcome: claude_kit::Result<T>, phase: TimeoutPhase) {
     let error = expect_err(outcome);
     // Every stall scenario's deadline for that phase is `STALL`: the error says so.
     assert!(
@@ -226,7 +226,7 @@ fn expect_timeout<T: Debug>(outcome: claude_agent::Result<T>, phase: TimeoutPhas
 }
 
 #[track_caller]
-fn expect_api<T: Debug>(outcome: claude_agent::Result<T>, status: u16) -> Error {
+fn expect_api<T: Debug>(outcome: claude_kit::Result<T>, status: u16) -> Error {
     let error = expect_err(outcome);
     assert!(
         matches!(&error, Error::Api { status: s, .. } if s.as_u16() == status),
@@ -237,7 +237,7 @@ fn expect_api<T: Debug>(outcome: claude_agent::Result<T>, status: u16) -> Error 
 }
 
 #[track_caller]
-fn expect_text(outcome: claude_agent::Result<Message>, text: &str) {
+fn expect_text(outcome: claude_kit::Result<Message>, text: &str) {
     match outcome {
         Ok(message) => assert_eq!(message.text(), text, "{message:?}"),
         Err(error) => panic!(

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use claude_agent::{ApiErrorKind, Client, ClientStats, Error, MessageRequest, RequestOptions};
-use claude_agent_mock::{MockServer, Reply};
+use claude_kit::{ApiErrorKind, Client, ClientStats, Error, MessageRequest, RequestOptions};
+use claude_kit_mock::{MockServer, Reply};
 use common::{Rt, TEST_KEY, cancel_after, on_all_runtimes};
 use futures::StreamExt;
 
@@ -22,14 +22,14 @@ fn assert_idle(stats: ClientStats, what: &str) {
     assert_eq!((pool.in_use, pool.waiting), (0, 0), "{what}: {stats:?}");
 }
 
-async fn call(client: &Client, streaming: bool) -> claude_agent::Result<String> {
+async fn call(client: &Client, streaming: bool) -> claude_kit::Result<String> {
     let request = MessageRequest::new("m", 64).user("one two three four five six seven eight");
     if streaming {
         let mut stream = client.messages().stream(request).await?;
         let mut text = String::new();
         while let Some(event) = stream.next().await {
-            if let claude_agent::StreamEvent::ContentBlockDelta {
-                delta: claude_agent::ContentDelta::Text(t),
+            if let claude_kit::StreamEvent::ContentBlockDelta {
+                delta: claude_kit::ContentDelta::Text(t),
                 ..
             } = event?
             {
@@ -144,7 +144,7 @@ async fn background_tasks_end_after_close(rt: Rt) {
         if client.stats().tasks == 0 {
             return;
         }
-        claude_agent::rt::with_runtime::sleep(&**client.runtime(), Duration::from_millis(5)).await;
+        claude_kit::rt::with_runtime::sleep(&**client.runtime(), Duration::from_millis(5)).await;
     }
     panic!("tasks still alive after close: {:?}", client.stats());
 }
@@ -212,7 +212,7 @@ async fn the_request_rate_limiter_holds_calls_back(rt: Rt) {
         matches!(
             error,
             Error::Timeout {
-                phase: claude_agent::TimeoutPhase::Total,
+                phase: claude_kit::TimeoutPhase::Total,
                 ..
             }
         ),

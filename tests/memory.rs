@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use claude_agent::{Client, ContentDelta, Error, MessageRequest, StreamEvent};
+use claude_kit::{Client, ContentDelta, Error, MessageRequest, StreamEvent};
 use common::Rt;
 use common::hostile::*;
 use futures_util::StreamExt;
@@ -110,7 +110,7 @@ static LOCK: Mutex<()> = Mutex::new(());
 /// rose above what was live at the start.
 fn measure<T, F: Future<Output = T>>(test: impl FnOnce(Rt) -> F) -> (T, usize) {
     let _only_me = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let rt: Rt = Arc::new(claude_agent_smol::SmolRuntime::new());
+    let rt: Rt = Arc::new(claude_kit_smol::SmolRuntime::new());
     let base = CURRENT.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
     let output = smol::block_on(test(rt));
@@ -118,7 +118,7 @@ fn measure<T, F: Future<Output = T>>(test: impl FnOnce(Rt) -> F) -> (T, usize) {
     (output, peak.saturating_sub(base))
 }
 
-fn client(server: &HostileServer, rt: &Rt) -> claude_agent::ClientBuilder {
+fn client(server: &HostileServer, rt: &Rt) -> claude_kit::ClientBuilder {
     Client::builder()
         .api_key("sk-ant-memory-test")
         .base_url(server.url())
@@ -143,7 +143,7 @@ fn head(status: u16, content_type: &str, length: usize) -> Vec<u8> {
 }
 
 /// Streams the reply: the text of its deltas, or the first error.
-async fn stream_text(client: &Client) -> claude_agent::Result<String> {
+async fn stream_text(client: &Client) -> claude_kit::Result<String> {
     let mut stream = client.messages().stream(request()).await?;
     let mut text = String::new();
     while let Some(event) = stream.next().await {
@@ -229,7 +229,7 @@ fn a_million_pings_before_content_are_not_buffered() {
     assert_eq!(text.unwrap(), "after the pings");
 }
 
-async fn block_index_far_beyond(rt: Rt, event: String) -> claude_agent::Result<String> {
+async fn block_index_far_beyond(rt: Rt, event: String) -> claude_kit::Result<String> {
     let events = message_start() + &event + &message_end();
     let server = HostileServer::start(vec![vec![
         Step::ReadRequest,

@@ -1,4 +1,4 @@
-//! `claude_agent::patterns` on every runtime, against the mock server: ordered gather,
+//! `claude_kit::patterns` on every runtime, against the mock server: ordered gather,
 //! bounded map, fail-fast task group, whole-batch deadline, work queue, client pool.
 //!
 //! No sleeps as synchronisation and no timing assertions: concurrency limits are counted,
@@ -14,16 +14,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use claude_agent::patterns::{
+use claude_kit::patterns::{
     ClientPool, Progress, TaskGroup, WorkQueue, deadline_batch, deadline_batch_with_progress,
     gather, gather_with_progress, map_concurrent, map_concurrent_with_progress,
 };
-use claude_agent::{ApiErrorKind, Client, Error, RequestOptions};
-use claude_agent_mock::Reply;
+use claude_kit::{ApiErrorKind, Client, Error, RequestOptions};
+use claude_kit_mock::Reply;
 use common::{Rt, client, mock, on_all_runtimes};
 use futures::FutureExt;
 
-const MOCK_GREETING: &str = "Hello! I am the claude-agent mock server. You said: ";
+const MOCK_GREETING: &str = "Hello! I am the claude-kit mock server. You said: ";
 
 /// A client whose every call gets `fault` from the mock (`x-mock-fault`).
 fn faulty(client: &Client, fault: &str) -> Client {
@@ -54,7 +54,7 @@ async fn guarded<F: Future>(dropped: Arc<AtomicBool>, future: F) -> F::Output {
 
 /// Bounds a wait that would hang on a bug, so that the bug is a failure and not a hang.
 async fn bounded<F: Future>(rt: &Rt, future: F) -> F::Output {
-    claude_agent_core::rt::timeout(&**rt, Duration::from_secs(30), future)
+    claude_kit_core::rt::timeout(&**rt, Duration::from_secs(30), future)
         .await
         .expect("did not finish: deadlock")
 }
@@ -112,23 +112,23 @@ impl Future for GatedSleep {
     }
 }
 
-impl claude_agent::rt::Sleep for GatedSleep {
+impl claude_kit::rt::Sleep for GatedSleep {
     fn reset(self: std::pin::Pin<&mut Self>, _deadline: std::time::Instant) {}
 }
 
-impl claude_agent::rt::Runtime for GatedRuntime {
+impl claude_kit::rt::Runtime for GatedRuntime {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
 
-    fn spawn(&self, task: claude_agent::rt::BoxFuture<'static, ()>) {
+    fn spawn(&self, task: claude_kit::rt::BoxFuture<'static, ()>) {
         self.inner.spawn(task)
     }
 
     fn sleep_until(
         &self,
         _deadline: std::time::Instant,
-    ) -> std::pin::Pin<Box<dyn claude_agent::rt::Sleep>> {
+    ) -> std::pin::Pin<Box<dyn claude_kit::rt::Sleep>> {
         Box::pin(GatedSleep(self.gate.clone()))
     }
 
@@ -140,8 +140,7 @@ impl claude_agent::rt::Runtime for GatedRuntime {
         &self,
         host: &str,
         port: u16,
-    ) -> claude_agent::rt::BoxFuture<'static, std::io::Result<Box<dyn claude_agent::rt::AsyncIo>>>
-    {
+    ) -> claude_kit::rt::BoxFuture<'static, std::io::Result<Box<dyn claude_kit::rt::AsyncIo>>> {
         self.inner.connect_tcp(host, port)
     }
 }

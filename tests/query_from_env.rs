@@ -1,10 +1,10 @@
-//! `claude_agent::query` and `Client::from_env` read their configuration from the environment.
+//! `claude_kit::query` and `Client::from_env` read their configuration from the environment.
 //! This file holds one test so that nothing else in its process reads the environment while
 //! it is being set.
 
 mod common;
 
-use claude_agent_mock::MockServer;
+use claude_kit_mock::MockServer;
 use common::TEST_KEY;
 
 #[test]
@@ -22,7 +22,7 @@ fn query_reads_key_base_url_and_model_from_the_environment() {
         );
     }
     let ask = |_rt| async {
-        let reply = claude_agent::query("Hello").await.expect("query");
+        let reply = claude_kit::query("Hello").await.expect("query");
         assert!(
             reply.text().ends_with("You said: Hello"),
             "{}",

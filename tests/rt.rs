@@ -1,4 +1,4 @@
-//! `claude_agent::rt`: the runtime-implicit helpers on every runtime, runtime detection, and
+//! `claude_kit::rt`: the runtime-implicit helpers on every runtime, runtime detection, and
 //! `block_on`'s refusal to nest. The environment variable has its own file (`rt_env.rs`).
 
 mod common;
@@ -6,7 +6,7 @@ mod common;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use claude_agent::rt::{self, RuntimeKind};
+use claude_kit::rt::{self, RuntimeKind};
 use common::{Rt, on_all_runtimes};
 
 /// Sends on a channel when dropped: shows that a cancelled task's future was dropped.
@@ -108,7 +108,7 @@ async fn dropping_a_join_handle_cancels_the_task(runtime: Rt) {
 }
 
 async fn explicit_runtime_helpers_still_work(runtime: Rt) {
-    use claude_agent::rt::with_runtime;
+    use claude_kit::rt::with_runtime;
     with_runtime::sleep(&*runtime, Duration::from_millis(1)).await;
     let late = with_runtime::timeout(
         &*runtime,
@@ -122,10 +122,10 @@ async fn explicit_runtime_helpers_still_work(runtime: Rt) {
 }
 
 async fn a_client_runs_on_the_runtime_of_its_scope(runtime: Rt) {
-    let server = claude_agent_mock::MockServer::start();
+    let server = claude_kit_mock::MockServer::start();
     let reply = rt::scope(runtime.clone(), async {
         // No `.runtime(..)`: the client takes the scope's runtime.
-        let client = claude_agent::Client::builder()
+        let client = claude_kit::Client::builder()
             .api_key("k")
             .base_url(server.url())
             .build()
@@ -190,7 +190,7 @@ fn runtime_name_inside_async_std() {
 #[test]
 fn runtime_name_inside_smol() {
     // smol has no "current executor": its adapter's block_on (or rt::block_on) marks it.
-    let name = claude_agent_smol::block_on(async {
+    let name = claude_kit_smol::block_on(async {
         rt::sleep(Duration::from_millis(1)).await;
         assert_eq!(rt::spawn(async { rt::runtime_name() }).await, Some("smol"));
         rt::runtime_name()
@@ -200,7 +200,7 @@ fn runtime_name_inside_smol() {
 
 #[test]
 fn runtime_name_on_a_thread_started_from_async_code_is_none() {
-    let name = claude_agent_async_std::block_on(async {
+    let name = claude_kit_async_std::block_on(async {
         std::thread::spawn(rt::runtime_name).join().unwrap()
     });
     assert_eq!(name, None);
@@ -248,7 +248,7 @@ fn block_on_inside_async_code_panics_with_a_clear_message() {
             "{kind}: {message}"
         );
     }
-    // Inside a tokio runtime that claude-agent did not start, too.
+    // Inside a tokio runtime that claude-kit did not start, too.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,9 +1,9 @@
-//! `CLAUDE_AGENT_RUNTIME` picks the runtime of `rt::block_on`, of `blocking::Client` and of
+//! `CLAUDE_KIT_RUNTIME` picks the runtime of `rt::block_on`, of `blocking::Client` and of
 //! `rt::current_runtime()` outside any runtime. One test in this binary, so that nothing else
 //! reads the environment while it is being set.
 
-use claude_agent::rt::{self, RUNTIME_ENV, RuntimeKind};
-use claude_agent::{ClientBuilder, Error, blocking};
+use claude_kit::rt::{self, RUNTIME_ENV, RuntimeKind};
+use claude_kit::{ClientBuilder, Error, blocking};
 
 fn set(value: &str) {
     // SAFETY: this test binary runs this single test; the only other threads are the mock
@@ -13,7 +13,7 @@ fn set(value: &str) {
 
 #[test]
 fn the_environment_variable_picks_the_runtime() {
-    let server = claude_agent_mock::MockServer::start();
+    let server = claude_kit_mock::MockServer::start();
     for kind in RuntimeKind::ALL {
         set(kind.name());
         assert_eq!(RuntimeKind::from_env().unwrap(), Some(kind));
@@ -25,7 +25,7 @@ fn the_environment_variable_picks_the_runtime() {
 
         // `block_on` runs on it, and a client built inside uses it.
         let (name, text) = rt::block_on(async {
-            let client = claude_agent::Client::builder()
+            let client = claude_kit::Client::builder()
                 .api_key("k")
                 .base_url(server.url())
                 .build()

@@ -1,6 +1,6 @@
 //! `current_runtime` picks the runtime the caller is on.
 
-use claude_agent::rt::current_runtime;
+use claude_kit::rt::current_runtime;
 
 #[test]
 fn inside_tokio_it_is_tokio() {
@@ -28,7 +28,7 @@ fn elsewhere_it_is_smol() {
 #[test]
 fn default_runtime_is_an_alias() {
     assert_eq!(
-        claude_agent::rt::default_runtime().unwrap().name(),
+        claude_kit::rt::default_runtime().unwrap().name(),
         current_runtime().unwrap().name()
     );
 }
@@ -36,9 +36,9 @@ fn default_runtime_is_an_alias() {
 #[test]
 fn block_on_runs_a_client_call() {
     // `rt::block_on` is what examples use: no runtime named anywhere.
-    let server = claude_agent_mock::MockServer::start();
-    let text = claude_agent::rt::block_on(async {
-        let client = claude_agent::Client::builder()
+    let server = claude_kit_mock::MockServer::start();
+    let text = claude_kit::rt::block_on(async {
+        let client = claude_kit::Client::builder()
             .api_key("k")
             .base_url(server.url())
             .build()

@@ -1,17 +1,17 @@
-//! `claude_agent::session::Session`: history, usage totals, streaming turns, save and load.
+//! `claude_kit::session::Session`: history, usage totals, streaming turns, save and load.
 
 mod common;
 
-use claude_agent::Role;
-use claude_agent::session::Session;
-use claude_agent::types::Content;
-use claude_agent_mock::Reply;
+use claude_kit::Role;
+use claude_kit::session::Session;
+use claude_kit::types::Content;
+use claude_kit_mock::Reply;
 use common::{Rt, on_all_runtimes};
 use futures::StreamExt;
 use serde_json::Value;
 
 /// The `messages` of the `index`-th request the server saw.
-fn sent_messages(server: &claude_agent_mock::MockServer, index: usize) -> Vec<Value> {
+fn sent_messages(server: &claude_kit_mock::MockServer, index: usize) -> Vec<Value> {
     let body = server.requests()[index].json().expect("JSON body");
     body["messages"].as_array().expect("messages").clone()
 }

@@ -7,8 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use claude_agent::{Client, Error, MessageRequest, RetryPolicy};
-use claude_agent_mock::{FaultPlan, MockServer};
+use claude_kit::{Client, Error, MessageRequest, RetryPolicy};
+use claude_kit_mock::{FaultPlan, MockServer};
 use common::{Rt, TEST_KEY, cancel_after, on_all_runtimes};
 use futures::StreamExt;
 
@@ -26,7 +26,7 @@ struct Tally {
     cancelled: usize,
 }
 
-async fn one_call(client: Client, i: usize) -> claude_agent::Result<String> {
+async fn one_call(client: Client, i: usize) -> claude_kit::Result<String> {
     let request = MessageRequest::new("m", 64).user(format!("soak request {i}"));
     if i.is_multiple_of(2) {
         client.messages().stream(request).await?.final_text().await
@@ -60,7 +60,7 @@ async fn a_storm_of_faults_and_cancellations_loses_nothing(rt: Rt) {
         .build()
         .unwrap();
 
-    let outcomes: Vec<Option<claude_agent::Result<String>>> = futures::stream::iter(0..REQUESTS)
+    let outcomes: Vec<Option<claude_kit::Result<String>>> = futures::stream::iter(0..REQUESTS)
         .map(|i| {
             let client = client.clone();
             // One call in five is abandoned after a random number of polls.

@@ -7,9 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use claude_agent::types::{ContentDelta, StreamEvent};
-use claude_agent::{ApiErrorKind, Client, Error, MessageRequest, TimeoutPhase};
-use claude_agent_mock::{Chunking, MockServer, Reply};
+use claude_kit::types::{ContentDelta, StreamEvent};
+use claude_kit::{ApiErrorKind, Client, Error, MessageRequest, TimeoutPhase};
+use claude_kit_mock::{Chunking, MockServer, Reply};
 use common::{Rt, TEST_KEY, client, mock, on_all_runtimes};
 use futures::StreamExt;
 use serde_json::Value;
@@ -61,7 +61,7 @@ const PREFIX_WITH_TEXT: &str = concat!(
 );
 
 /// Reads the events of `PREFIX_WITH_TEXT` from `stream`.
-async fn read_prefix(stream: &mut claude_agent::MessageStream) {
+async fn read_prefix(stream: &mut claude_kit::MessageStream) {
     assert!(matches!(
         stream.next().await,
         Some(Ok(StreamEvent::MessageStart { .. }))
@@ -83,7 +83,7 @@ fn request() -> MessageRequest {
 /// Streams one reply and returns (text yielded by the text stream, final message or error).
 async fn stream_text_and_message(
     client: &Client,
-) -> (String, claude_agent::Result<claude_agent::Message>) {
+) -> (String, claude_kit::Result<claude_kit::Message>) {
     let stream = match client.messages().stream(request()).await {
         Ok(stream) => stream,
         Err(error) => return (String::new(), Err(error)),
@@ -172,7 +172,7 @@ async fn the_default_model_streams_text(rt: Rt) {
     let message = stream.final_message().await.unwrap();
     assert_eq!(
         message.text(),
-        "Hello! I am the claude-agent mock server. You said: stream me"
+        "Hello! I am the claude-kit mock server. You said: stream me"
     );
     assert_eq!(text, message.text());
     assert_eq!(server.requests()[0].json().unwrap()["stream"], true);

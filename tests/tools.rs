@@ -1,4 +1,4 @@
-//! `claude_agent::tools`: typed tools, the tool runner's loop, hooks, limits and cancellation,
+//! `claude_kit::tools`: typed tools, the tool runner's loop, hooks, limits and cancellation,
 //! against scripted streamed replies (deterministic ids).
 
 mod common;
@@ -6,12 +6,12 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use claude_agent::MessageRequest;
-use claude_agent::session::Session;
-use claude_agent::tools::{
+use claude_kit::MessageRequest;
+use claude_kit::session::Session;
+use claude_kit::tools::{
     AgentEvent, HookDecision, ToolError, ToolFn, ToolOutput, ToolRunner, Toolbox,
 };
-use claude_agent_mock::{Chunking, MockServer, Reply};
+use claude_kit_mock::{Chunking, MockServer, Reply};
 use common::{Rt, on_all_runtimes};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -342,7 +342,7 @@ async fn max_turns_reached_is_flagged(rt: Rt) {
     assert_eq!(server.requests().len(), 2);
     assert_eq!(
         outcome.final_message.stop_reason,
-        Some(claude_agent::StopReason::ToolUse)
+        Some(claude_kit::StopReason::ToolUse)
     );
     // user, assistant(t1), user(result t1), assistant(t2): t2 was not run.
     assert_eq!(outcome.messages.len(), 4);

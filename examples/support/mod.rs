@@ -1,12 +1,12 @@
 //! What every example shares: a client for the real API when `ANTHROPIC_API_KEY` is set, or
 //! for an embedded mock server when it is not, so that every example runs offline.
 
-use claude_agent::Client;
-use claude_agent_mock::MockServer;
+use claude_kit::Client;
+use claude_kit_mock::MockServer;
 
 /// A client, and the mock server it talks to when running offline (keep it alive as long
 /// as the client is used).
-pub fn client() -> claude_agent::Result<(Client, Option<MockServer>)> {
+pub fn client() -> claude_kit::Result<(Client, Option<MockServer>)> {
     if std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|key| !key.is_empty()) {
         return Ok((Client::from_env()?, None));
     }
@@ -29,13 +29,13 @@ pub fn with_mock_fault(client: &Client, mock: &Option<MockServer>, fault: &str) 
     if mock.is_none() {
         return client.clone();
     }
-    let options = claude_agent::RequestOptions::new().header("x-mock-fault", fault);
+    let options = claude_kit::RequestOptions::new().header("x-mock-fault", fault);
     client.with_options(options).unwrap_or_else(|e| fail(e))
 }
 
 /// Prints an error the way every example reports failure, and exits with status 1.
 #[allow(dead_code)]
-pub fn fail(error: claude_agent::Error) -> ! {
+pub fn fail(error: claude_kit::Error) -> ! {
     eprintln!("error: {error}");
     std::process::exit(1)
 }

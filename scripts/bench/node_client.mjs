@@ -1,5 +1,5 @@
 // The official TypeScript SDK (@anthropic-ai/sdk, on Node's built-in fetch) under the same load
-// as claude-agent-bench, printing the same JSON line.
+// as claude-kit-bench, printing the same JSON line.
 //
 //   node node_client.mjs client --url URL --requests N --concurrency C [--stream]
 //

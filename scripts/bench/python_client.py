@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The official Python SDK (`anthropic`, AsyncAnthropic) under the same load as
-`claude-agent-bench`, printing the same JSON line.
+`claude-kit-bench`, printing the same JSON line.
 
     python_client.py client --url URL --requests N --concurrency C [--stream]
     python_client.py many-streams --url URL --streams S

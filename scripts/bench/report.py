@@ -28,9 +28,9 @@ STREAM_KIB_TARGET = 20.0  # KiB per open stream, under
 
 LABELS = OrderedDict(
     [
-        (("claude-agent", "tokio"), "claude-agent (tokio)"),
-        (("claude-agent", "smol"), "claude-agent (smol)"),
-        (("claude-agent", "async-std"), "claude-agent (async-std)"),
+        (("claude-kit", "tokio"), "claude-kit (tokio)"),
+        (("claude-kit", "smol"), "claude-kit (smol)"),
+        (("claude-kit", "async-std"), "claude-kit (async-std)"),
         (("raw-hyper", "tokio"), "raw hyper baseline (tokio)"),
         (("anthropic-python", "asyncio"), "Python `anthropic` (asyncio)"),
     ]
@@ -154,7 +154,7 @@ def build(rows, args):
         lines.append("")
 
     # Ratios and targets.
-    ours = [LABELS[("claude-agent", rt)] for rt in ("tokio", "smol", "async-std")]
+    ours = [LABELS[("claude-kit", rt)] for rt in ("tokio", "smol", "async-std")]
     raw = LABELS[("raw-hyper", "tokio")]
     py = LABELS[("anthropic-python", "asyncio")]
     node = "TypeScript `@anthropic-ai/sdk` (Node)"
@@ -176,14 +176,14 @@ def build(rows, args):
         good = all(ok(v) for v in vals if v is not None)
         lines.append(f"| {title} | {cells[0]} | {cells[1]} | {target} | {verdict(good) if judged else '–'} |")
 
-    row("Python SDK / claude-agent (tokio)", [(py, ours[0])] * 2, f"≥ {PY_TARGET:.0f}×", lambda v: v >= PY_TARGET)
+    row("Python SDK / claude-kit (tokio)", [(py, ours[0])] * 2, f"≥ {PY_TARGET:.0f}×", lambda v: v >= PY_TARGET)
     for o in ours[1:]:
         row(f"Python SDK / {o}", [(py, o)] * 2, f"≥ {PY_TARGET:.0f}×", lambda v: v >= PY_TARGET)
-    row("Node SDK / claude-agent (tokio)", [(node, ours[0])] * 2, "(for reference)", lambda v: True, judged=False)
+    row("Node SDK / claude-kit (tokio)", [(node, ours[0])] * 2, "(for reference)", lambda v: True, judged=False)
     for o in ours:
         row(f"{o} / raw hyper", [(o, raw)] * 2, f"≤ {RAW_TARGET:.2f}×", lambda v: v <= RAW_TARGET)
     for o in ours[1:]:
-        row(f"{o} / claude-agent (tokio)", [(o, ours[0])] * 2, f"within ±{RUNTIME_TARGET:.0%}",
+        row(f"{o} / claude-kit (tokio)", [(o, ours[0])] * 2, f"within ±{RUNTIME_TARGET:.0%}",
             lambda v: abs(v - 1) <= RUNTIME_TARGET)
     lines.append("")
 
@@ -223,21 +223,21 @@ SECTION = """## Client against raw hyper and the official SDKs (issue: benchmark
 
 One command builds everything, installs the official Python SDK (`anthropic==2.12.0`, in
 `target/bench-venv`) and the TypeScript SDK (`@anthropic-ai/sdk`, in `target/bench-node`, skipped
-if npm cannot install it), starts one mock server process (`claude-agent-mock --threads 2`) and
+if npm cannot install it), starts one mock server process (`claude-kit-mock --threads 2`) and
 runs every client against it, rounds interleaved:
 
 ```sh
 scripts/bench/run.sh
 ```
 
-What is measured (`crates/bench`, binary `claude-agent-bench`; `scripts/bench/*`):
+What is measured (`crates/bench`, binary `claude-kit-bench`; `scripts/bench/*`):
 
-- `claude-agent-bench client`: a fresh `Client` (retries off), N requests with C in flight
+- `claude-kit-bench client`: a fresh `Client` (retries off), N requests with C in flight
   (C worker tasks), streaming ones read to the end (`final_text`). Each runtime in its natural
   mode with **one executor thread**: tokio's multi-thread scheduler with 1 worker, smol's
   global executor (`SMOL_THREADS=1`), async-std's pool (`ASYNC_STD_THREAD_COUNT=1`); the main
   thread only waits in `block_on`.
-- `claude-agent-bench raw-hyper`: the limit for a Rust client. hyper 1.x
+- `claude-kit-bench raw-hyper`: the limit for a Rust client. hyper 1.x
   `client::conn::http1` over tokio `TcpStream` (hyper-util `TokioIo`), one keep-alive
   connection per worker, no pool, no timeouts, a hand-written SSE split that parses only the
   text deltas; same runtime set-up as tokio above.
@@ -252,7 +252,7 @@ What is measured (`crates/bench`, binary `claude-agent-bench`; `scripts/bench/*`
 - The reply is the mock's default answer: a 12-token text (~370-byte JSON body), or 17 SSE
   events (~2.3 KB) when streaming. So the figures are the per-request overhead of each client:
   HTTP, JSON, SSE, accumulation, runtime.
-- `claude-agent-bench many-streams`: opens S streams at once on one thread (tokio
+- `claude-kit-bench many-streams`: opens S streams at once on one thread (tokio
   current-thread; smol with a private `Executor` in `block_on`; async-std, which has no
   single-thread mode, `block_on` plus its 1-thread pool), samples VmRSS when every stream has
   received its first event, then reads them all. `kb_per_stream = (all_open - before) / S`.

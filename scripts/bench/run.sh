@@ -44,7 +44,7 @@ if [ "$HARD" = unlimited ] || [ "$HARD" -ge 65536 ]; then ulimit -n 65536; else 
 echo "fd limit: $(ulimit -n)"
 
 echo "== build"
-cargo build --release -p claude-agent-bench -p claude-agent-mock
+cargo build --release -p claude-kit-bench -p claude-kit-mock
 
 echo "== Python SDK"
 PY=$TARGET/bench-venv/bin/python
@@ -72,7 +72,7 @@ trap cleanup EXIT
 # start_mock ARGS...: starts a mock server, sets MOCK_PID and URL.
 start_mock() {
     cleanup
-    "$BIN/claude-agent-mock" --addr 127.0.0.1:0 --threads 2 "$@" >"$OUT/mock.out" 2>"$OUT/mock.err" &
+    "$BIN/claude-kit-mock" --addr 127.0.0.1:0 --threads 2 "$@" >"$OUT/mock.out" 2>"$OUT/mock.err" &
     MOCK_PID=$!
     URL=
     for _ in $(seq 100); do
@@ -107,10 +107,10 @@ for round in $(seq "$R"); do
     echo "-- round $round/$R"
     for stream in "" --stream; do
         for rt in tokio smol async-std; do
-            run "$BIN/claude-agent-bench" client --url "$URL" --requests "$N" --concurrency "$C" \
+            run "$BIN/claude-kit-bench" client --url "$URL" --requests "$N" --concurrency "$C" \
                 --runtime "$rt" --threads "$THREADS" --model "$MODEL" $stream
         done
-        run "$BIN/claude-agent-bench" raw-hyper --url "$URL" --requests "$N" --concurrency "$C" \
+        run "$BIN/claude-kit-bench" raw-hyper --url "$URL" --requests "$N" --concurrency "$C" \
             --threads "$THREADS" --model "$MODEL" $stream
         run "$PY" scripts/bench/python_client.py client --url "$URL" --requests "$SDK_N" \
             --concurrency "$C" --model "$MODEL" $stream
@@ -126,9 +126,9 @@ start_mock --token-delay-ms "$TOKEN_DELAY_MS"
 for round in $(seq "$MANY_R"); do
     echo "-- round $round/$MANY_R"
     for rt in tokio smol async-std; do
-        run "$BIN/claude-agent-bench" many-streams --url "$URL" --streams "$STREAMS" --runtime "$rt" --model "$MODEL"
+        run "$BIN/claude-kit-bench" many-streams --url "$URL" --streams "$STREAMS" --runtime "$rt" --model "$MODEL"
     done
-    run "$BIN/claude-agent-bench" many-streams --url "$URL" --streams "$STREAMS" --client raw-hyper --model "$MODEL"
+    run "$BIN/claude-kit-bench" many-streams --url "$URL" --streams "$STREAMS" --client raw-hyper --model "$MODEL"
     run "$PY" scripts/bench/python_client.py many-streams --url "$URL" --streams "$PY_STREAMS" --model "$MODEL"
 done
 cleanup

@@ -24,9 +24,9 @@ impl<T> BatchResult<T> {
     /// Whether every future finished before the deadline.
     ///
     /// ```no_run
-    /// # async fn run(client: claude_agent::Client) {
+    /// # async fn run(client: claude_kit::Client) {
     /// use std::time::Duration;
-    /// use claude_agent::patterns::deadline_batch;
+    /// use claude_kit::patterns::deadline_batch;
     ///
     /// let calls = [client.query("a"), client.query("b")];
     /// let batch = deadline_batch(client.runtime(), Duration::from_secs(5), calls).await;
@@ -43,9 +43,9 @@ impl<T> BatchResult<T> {
     /// was cancelled.
     ///
     /// ```no_run
-    /// # async fn run(client: claude_agent::Client) {
+    /// # async fn run(client: claude_kit::Client) {
     /// use std::time::Duration;
-    /// use claude_agent::patterns::deadline_batch;
+    /// use claude_kit::patterns::deadline_batch;
     ///
     /// let prompts = ["a", "b", "c"];
     /// let calls = prompts.map(|p| client.query(p));
@@ -79,9 +79,9 @@ impl<T> BatchResult<T> {
 /// are kept. Each call still has its own per-call timeouts from the client.
 ///
 /// ```no_run
-/// # async fn run(client: claude_agent::Client) {
+/// # async fn run(client: claude_kit::Client) {
 /// use std::time::Duration;
-/// use claude_agent::patterns::deadline_batch;
+/// use claude_kit::patterns::deadline_batch;
 ///
 /// let calls = (0..20).map(|i| client.query(format!("Question {i}")));
 /// let batch = deadline_batch(client.runtime(), Duration::from_secs(30), calls).await;
@@ -107,9 +107,9 @@ where
 /// (`done` increasing from 1; it reaches `total` only if the whole batch finishes in time).
 ///
 /// ```no_run
-/// # async fn run(client: claude_agent::Client) {
+/// # async fn run(client: claude_kit::Client) {
 /// use std::time::Duration;
-/// use claude_agent::patterns::deadline_batch_with_progress;
+/// use claude_kit::patterns::deadline_batch_with_progress;
 ///
 /// let calls = ["a", "b", "c"].map(|p| client.query(p));
 /// let batch = deadline_batch_with_progress(

@@ -24,8 +24,8 @@ pub struct Progress {
 /// future that has not finished.
 ///
 /// ```no_run
-/// # async fn run(client: claude_agent::Client) {
-/// let replies = claude_agent::patterns::gather([
+/// # async fn run(client: claude_kit::Client) {
+/// let replies = claude_kit::patterns::gather([
 ///     client.query("Query 1"),
 ///     client.query("Query 2"),
 ///     client.query("Query 3"),
@@ -46,8 +46,8 @@ where
 /// increasing from 1 to `total`; not at all for an empty batch).
 ///
 /// ```no_run
-/// # async fn run(client: claude_agent::Client) {
-/// use claude_agent::patterns::{Progress, gather_with_progress};
+/// # async fn run(client: claude_kit::Client) {
+/// use claude_kit::patterns::{Progress, gather_with_progress};
 ///
 /// let calls = (0..10).map(|i| client.query(format!("Question {i}")));
 /// let replies = gather_with_progress(calls, |p: Progress| {
@@ -91,10 +91,10 @@ where
 /// the returned future cancels what is in flight and never starts the rest.
 ///
 /// ```no_run
-/// # async fn run(client: claude_agent::Client) {
+/// # async fn run(client: claude_kit::Client) {
 /// let prompts: Vec<String> = (0..100).map(|i| format!("Question {i}")).collect();
 /// // Only 3 calls run at a time.
-/// let replies = claude_agent::patterns::map_concurrent(prompts, 3, |prompt| {
+/// let replies = claude_kit::patterns::map_concurrent(prompts, 3, |prompt| {
 ///     let client = client.clone();
 ///     async move { client.query(prompt).await }
 /// })
@@ -115,8 +115,8 @@ where
 /// to `total`).
 ///
 /// ```no_run
-/// # async fn run(client: claude_agent::Client) {
-/// use claude_agent::patterns::map_concurrent_with_progress;
+/// # async fn run(client: claude_kit::Client) {
+/// use claude_kit::patterns::map_concurrent_with_progress;
 ///
 /// let replies = map_concurrent_with_progress(
 ///     ["a", "b", "c", "d"],

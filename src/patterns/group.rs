@@ -33,8 +33,8 @@ type Task<'a, T, E> = Pin<Box<dyn Future<Output = (usize, Result<T, E>)> + Send 
 /// Tasks must be `Send`, so that a group can be awaited inside a spawned task.
 ///
 /// ```no_run
-/// # async fn run(client: claude_agent::Client) -> claude_agent::Result<()> {
-/// use claude_agent::patterns::TaskGroup;
+/// # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
+/// use claude_kit::patterns::TaskGroup;
 ///
 /// let mut group = TaskGroup::new();
 /// for prompt in ["fetch a", "fetch b"] {
@@ -54,7 +54,7 @@ impl<'a, T, E> TaskGroup<'a, T, E> {
     /// An empty group.
     ///
     /// ```
-    /// let group = claude_agent::patterns::TaskGroup::<(), std::io::Error>::new();
+    /// let group = claude_kit::patterns::TaskGroup::<(), std::io::Error>::new();
     /// assert!(group.is_empty());
     /// ```
     pub fn new() -> Self {
@@ -68,7 +68,7 @@ impl<'a, T, E> TaskGroup<'a, T, E> {
     /// in the `Vec` that `join` returns.
     ///
     /// ```
-    /// use claude_agent::patterns::TaskGroup;
+    /// use claude_kit::patterns::TaskGroup;
     ///
     /// let mut group = TaskGroup::<u32, String>::new();
     /// assert_eq!(group.spawn(async { Ok(1) }), 0);
@@ -88,7 +88,7 @@ impl<'a, T, E> TaskGroup<'a, T, E> {
     /// Number of tasks spawned so far.
     ///
     /// ```
-    /// let mut group = claude_agent::patterns::TaskGroup::<(), ()>::new();
+    /// let mut group = claude_kit::patterns::TaskGroup::<(), ()>::new();
     /// group.spawn(async { Ok(()) });
     /// assert_eq!(group.len(), 1);
     /// ```
@@ -99,7 +99,7 @@ impl<'a, T, E> TaskGroup<'a, T, E> {
     /// Whether no task was spawned.
     ///
     /// ```
-    /// assert!(claude_agent::patterns::TaskGroup::<(), ()>::new().is_empty());
+    /// assert!(claude_kit::patterns::TaskGroup::<(), ()>::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.spawned == 0
@@ -112,7 +112,7 @@ impl<'a, T, E> TaskGroup<'a, T, E> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// use claude_agent::patterns::TaskGroup;
+    /// use claude_kit::patterns::TaskGroup;
     ///
     /// let mut group = TaskGroup::new();
     /// group.spawn(async { Ok(1) });

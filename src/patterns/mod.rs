@@ -7,7 +7,7 @@
 //! [`deadline_batch`] needs a timer; it takes it from a shared [`Runtime`](crate::rt::Runtime)
 //! (pass `client.runtime()`).
 //!
-//! | asyncio | `claude_agent::patterns` |
+//! | asyncio | `claude_kit::patterns` |
 //! |---|---|
 //! | `await asyncio.gather(*aws, return_exceptions=True)` | [`gather`] (results in input order; `T` is usually `Result<_, Error>`) and [`gather_with_progress`] |
 //! | `asyncio.Semaphore(n)` + `gather` | [`map_concurrent`] and [`map_concurrent_with_progress`] (at most `n` in flight, input order kept) |
@@ -15,7 +15,7 @@
 //! | `asyncio.wait(aws, timeout=t)` + cancel the pending ones | [`deadline_batch`] and [`deadline_batch_with_progress`] → [`BatchResult`] |
 //! | `asyncio.Queue(maxsize)`, `put`, `get`, `task_done`, `join` | [`WorkQueue`]: [`bounded`](WorkQueue::bounded), [`push`](WorkQueue::push), [`run_workers`](WorkQueue::run_workers) / [`pop`](WorkQueue::pop), [`join`](WorkQueue::join) |
 //! | a `ClientPool` over an `asyncio.Queue` of clients | [`ClientPool`]: [`get`](ClientPool::get) → [`PooledClient`], returned on drop |
-//! | `await asyncio.to_thread(f)` | not here: it needs an executor's threads; see `claude_agent::rt::spawn_blocking` |
+//! | `await asyncio.to_thread(f)` | not here: it needs an executor's threads; see `claude_kit::rt::spawn_blocking` |
 //! | `asyncio.CancelledError` | dropping the future: every helper here is cancellation safe |
 //!
 //! # Concurrency, not parallelism
@@ -34,7 +34,7 @@
 //! way to "swallow" a drop, so the shutdown pitfalls of the seeds cannot happen.
 //!
 //! ```no_run
-//! use claude_agent::{Client, patterns};
+//! use claude_kit::{Client, patterns};
 //!
 //! # async fn run(client: Client) {
 //! let prompts = ["What is Rust?", "What is Python?", "What is Go?"];

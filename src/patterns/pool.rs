@@ -22,15 +22,15 @@ use crate::{Client, Result};
 /// waiters are woken first come, first served.
 ///
 /// ```no_run
-/// # fn run() -> claude_agent::Result<()> {
-/// use claude_agent::{Client, patterns::ClientPool};
+/// # fn run() -> claude_kit::Result<()> {
+/// use claude_kit::{Client, patterns::ClientPool};
 ///
 /// # let keys = ["sk-ant-1", "sk-ant-2"];
 /// let mut keys = keys.into_iter();
 /// let pool = ClientPool::build(2, || Client::builder().api_key(keys.next().unwrap()).build())?;
 /// # let _ = pool;
 /// # Ok(()) }
-/// # async fn use_it(pool: claude_agent::patterns::ClientPool) -> claude_agent::Result<()> {
+/// # async fn use_it(pool: claude_kit::patterns::ClientPool) -> claude_kit::Result<()> {
 /// let client = pool.get().await; // waits while both clients are checked out
 /// let reply = client.query("Hello").await?;
 /// println!("{}", reply.text());
@@ -51,8 +51,8 @@ impl ClientPool {
     /// If `clients` is empty: `get` would wait for ever.
     ///
     /// ```no_run
-    /// # fn run() -> claude_agent::Result<()> {
-    /// use claude_agent::{Client, patterns::ClientPool};
+    /// # fn run() -> claude_kit::Result<()> {
+    /// use claude_kit::{Client, patterns::ClientPool};
     ///
     /// let pool = ClientPool::new(vec![
     ///     Client::builder().api_key("sk-ant-workspace-a").build()?,
@@ -81,8 +81,8 @@ impl ClientPool {
     /// If `size` is 0.
     ///
     /// ```no_run
-    /// # fn run() -> claude_agent::Result<()> {
-    /// use claude_agent::{Client, patterns::ClientPool};
+    /// # fn run() -> claude_kit::Result<()> {
+    /// use claude_kit::{Client, patterns::ClientPool};
     ///
     /// let pool = ClientPool::build(3, Client::from_env)?;
     /// assert_eq!(pool.available(), 3);
@@ -105,7 +105,7 @@ impl ClientPool {
     /// just as a client comes back may still take it first).
     ///
     /// ```no_run
-    /// # async fn run(pool: claude_agent::patterns::ClientPool) -> claude_agent::Result<()> {
+    /// # async fn run(pool: claude_kit::patterns::ClientPool) -> claude_kit::Result<()> {
     /// let text = {
     ///     let client = pool.get().await;
     ///     client.query("Hello").await?.text()
@@ -125,7 +125,7 @@ impl ClientPool {
     /// Checks a client out if one is free right now.
     ///
     /// ```no_run
-    /// # fn run(pool: claude_agent::patterns::ClientPool) {
+    /// # fn run(pool: claude_kit::patterns::ClientPool) {
     /// match pool.try_get() {
     ///     Some(client) => println!("got {}", client.base_url()),
     ///     None => println!("all {} clients are busy", pool.size()),
@@ -146,7 +146,7 @@ impl ClientPool {
     /// Number of clients in the pool, checked out or not.
     ///
     /// ```no_run
-    /// # fn run(pool: claude_agent::patterns::ClientPool) {
+    /// # fn run(pool: claude_kit::patterns::ClientPool) {
     /// assert!(pool.available() <= pool.size());
     /// # }
     /// ```
@@ -157,7 +157,7 @@ impl ClientPool {
     /// Number of clients not checked out right now.
     ///
     /// ```no_run
-    /// # async fn run(pool: claude_agent::patterns::ClientPool) {
+    /// # async fn run(pool: claude_kit::patterns::ClientPool) {
     /// let before = pool.available();
     /// let client = pool.get().await;
     /// assert_eq!(pool.available(), before - 1); // if nobody else uses the pool
@@ -184,7 +184,7 @@ impl fmt::Debug for ClientPool {
 /// It owns its way back to the pool, so it is `'static` and can move into spawned tasks.
 ///
 /// ```no_run
-/// # async fn run(pool: claude_agent::patterns::ClientPool) -> claude_agent::Result<()> {
+/// # async fn run(pool: claude_kit::patterns::ClientPool) -> claude_kit::Result<()> {
 /// let client = pool.get().await;
 /// let reply = client.query("Hello").await?; // `Client` methods through `Deref`
 /// drop(client); // back in the pool

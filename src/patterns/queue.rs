@@ -28,8 +28,8 @@ use event_listener::Event;
 /// waiting for room pushes nothing, a `pop` dropped while waiting takes nothing.
 ///
 /// ```no_run
-/// # async fn run(client: claude_agent::Client) {
-/// use claude_agent::patterns::WorkQueue;
+/// # async fn run(client: claude_kit::Client) {
+/// use claude_kit::patterns::WorkQueue;
 ///
 /// let queue = WorkQueue::bounded(10);
 /// let producer = async {
@@ -83,7 +83,7 @@ impl<T> WorkQueue<T> {
     /// If `capacity` is 0 (use [`unbounded`](Self::unbounded) for no limit).
     ///
     /// ```
-    /// let queue = claude_agent::patterns::WorkQueue::<String>::bounded(10);
+    /// let queue = claude_kit::patterns::WorkQueue::<String>::bounded(10);
     /// assert_eq!(queue.capacity(), Some(10));
     /// ```
     pub fn bounded(capacity: usize) -> Self {
@@ -97,7 +97,7 @@ impl<T> WorkQueue<T> {
     /// A queue without a size limit: [`push`](Self::push) never waits.
     ///
     /// ```
-    /// let queue = claude_agent::patterns::WorkQueue::<String>::unbounded();
+    /// let queue = claude_kit::patterns::WorkQueue::<String>::unbounded();
     /// assert_eq!(queue.capacity(), None);
     /// ```
     pub fn unbounded() -> Self {
@@ -123,7 +123,7 @@ impl<T> WorkQueue<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let queue = claude_agent::patterns::WorkQueue::bounded(1);
+    /// let queue = claude_kit::patterns::WorkQueue::bounded(1);
     /// queue.push("a").await.unwrap();
     /// queue.close();
     /// assert_eq!(queue.push("b").await.unwrap_err().into_inner(), "b");
@@ -150,7 +150,7 @@ impl<T> WorkQueue<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let queue = claude_agent::patterns::WorkQueue::unbounded();
+    /// let queue = claude_kit::patterns::WorkQueue::unbounded();
     /// queue.push(1).await.unwrap();
     /// queue.close();
     /// while let Some(item) = queue.pop().await {
@@ -179,7 +179,7 @@ impl<T> WorkQueue<T> {
     /// ```
     /// # futures::executor::block_on(async {
     /// use std::sync::atomic::{AtomicUsize, Ordering};
-    /// use claude_agent::patterns::WorkQueue;
+    /// use claude_kit::patterns::WorkQueue;
     ///
     /// let queue = WorkQueue::unbounded();
     /// for i in 1..=10 {
@@ -222,7 +222,7 @@ impl<T> WorkQueue<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let queue = claude_agent::patterns::WorkQueue::unbounded();
+    /// let queue = claude_kit::patterns::WorkQueue::unbounded();
     /// queue.push("item").await.unwrap();
     /// let item = queue.pop().await.unwrap();
     /// assert_eq!(queue.unfinished(), 1);
@@ -249,7 +249,7 @@ impl<T> WorkQueue<T> {
     /// Returns `false` if it was already closed.
     ///
     /// ```
-    /// let queue = claude_agent::patterns::WorkQueue::<u8>::unbounded();
+    /// let queue = claude_kit::patterns::WorkQueue::<u8>::unbounded();
     /// assert!(queue.close());
     /// assert!(queue.is_closed());
     /// ```
@@ -260,7 +260,7 @@ impl<T> WorkQueue<T> {
     /// Whether [`close`](Self::close) was called.
     ///
     /// ```
-    /// assert!(!claude_agent::patterns::WorkQueue::<u8>::unbounded().is_closed());
+    /// assert!(!claude_kit::patterns::WorkQueue::<u8>::unbounded().is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
@@ -270,7 +270,7 @@ impl<T> WorkQueue<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let queue = claude_agent::patterns::WorkQueue::unbounded();
+    /// let queue = claude_kit::patterns::WorkQueue::unbounded();
     /// queue.push(()).await.unwrap();
     /// assert_eq!(queue.len(), 1);
     /// # });
@@ -282,7 +282,7 @@ impl<T> WorkQueue<T> {
     /// Whether no item is waiting to be taken (some may still be in progress).
     ///
     /// ```
-    /// assert!(claude_agent::patterns::WorkQueue::<u8>::unbounded().is_empty());
+    /// assert!(claude_kit::patterns::WorkQueue::<u8>::unbounded().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.rx.is_empty()
@@ -291,7 +291,7 @@ impl<T> WorkQueue<T> {
     /// The most items the queue holds, `None` if unbounded.
     ///
     /// ```
-    /// assert_eq!(claude_agent::patterns::WorkQueue::<u8>::bounded(4).capacity(), Some(4));
+    /// assert_eq!(claude_kit::patterns::WorkQueue::<u8>::bounded(4).capacity(), Some(4));
     /// ```
     pub fn capacity(&self) -> Option<usize> {
         self.tx.capacity()
@@ -302,7 +302,7 @@ impl<T> WorkQueue<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let queue = claude_agent::patterns::WorkQueue::unbounded();
+    /// let queue = claude_kit::patterns::WorkQueue::unbounded();
     /// queue.push(()).await.unwrap();
     /// assert_eq!(queue.unfinished(), 1);
     /// drop(queue.pop().await);
@@ -349,7 +349,7 @@ impl Drop for Unfinished<'_> {
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// let queue = claude_agent::patterns::WorkQueue::unbounded();
+/// let queue = claude_kit::patterns::WorkQueue::unbounded();
 /// queue.push(String::from("prompt")).await.unwrap();
 /// let item = queue.pop().await.unwrap();
 /// let (prompt, done) = item.into_parts(); // own the item; still not done
@@ -370,7 +370,7 @@ impl<T> WorkItem<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let queue = claude_agent::patterns::WorkQueue::unbounded();
+    /// let queue = claude_kit::patterns::WorkQueue::unbounded();
     /// queue.push(7).await.unwrap();
     /// let (n, done) = queue.pop().await.unwrap().into_parts();
     /// assert_eq!(n, 7);
@@ -427,7 +427,7 @@ impl<T> PushError<T> {
     /// The item that was not pushed.
     ///
     /// ```
-    /// let error = claude_agent::patterns::PushError("item");
+    /// let error = claude_kit::patterns::PushError("item");
     /// assert_eq!(error.into_inner(), "item");
     /// ```
     pub fn into_inner(self) -> T {

@@ -3,9 +3,9 @@
 //! is done.
 //!
 //! ```no_run
-//! # async fn run(client: claude_agent::Client) -> claude_agent::Result<()> {
-//! use claude_agent::MessageRequest;
-//! use claude_agent::tools::{ToolError, ToolFn, ToolRunner, Toolbox};
+//! # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
+//! use claude_kit::MessageRequest;
+//! use claude_kit::tools::{ToolError, ToolFn, ToolRunner, Toolbox};
 //! use serde::Deserialize;
 //! use serde_json::json;
 //!
@@ -177,7 +177,7 @@ type Handler = dyn Fn(Value) -> BoxFuture<'static, ToolOutput> + Send + Sync;
 /// `schemars` (`serde_json::to_value(schemars::schema_for!(Input))`) can be passed too.
 ///
 /// ```
-/// use claude_agent::tools::{ToolError, ToolFn};
+/// use claude_kit::tools::{ToolError, ToolFn};
 /// use serde_json::json;
 ///
 /// #[derive(serde::Deserialize)]
@@ -190,9 +190,9 @@ type Handler = dyn Fn(Value) -> BoxFuture<'static, ToolOutput> + Send + Sync;
 ///     |input: Add| async move { Ok::<_, ToolError>(input.a + input.b) },
 /// );
 /// assert_eq!(add.definition().name, "add");
-/// let output = claude_agent::rt::block_on(add.call(json!({"a": 2, "b": 3})));
+/// let output = claude_kit::rt::block_on(add.call(json!({"a": 2, "b": 3})));
 /// assert_eq!(output.content, "5");
-/// let output = claude_agent::rt::block_on(add.call(json!({"a": "two"})));
+/// let output = claude_kit::rt::block_on(add.call(json!({"a": "two"})));
 /// assert!(output.is_error);
 /// ```
 #[derive(Clone)]
@@ -278,7 +278,7 @@ impl fmt::Debug for ToolFn {
 /// A set of tools, by name.
 ///
 /// ```
-/// use claude_agent::tools::{ToolError, ToolFn, Toolbox};
+/// use claude_kit::tools::{ToolError, ToolFn, Toolbox};
 /// use serde_json::json;
 ///
 /// let echo = ToolFn::new("echo", "Echoes", json!({"type": "object"}), |v: serde_json::Value| async move {

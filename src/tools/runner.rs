@@ -140,8 +140,8 @@ impl ToolRunner {
     /// an error result and the tool is not run), or rewrite its input.
     ///
     /// ```
-    /// # fn make(runner: claude_agent::tools::ToolRunner) -> claude_agent::tools::ToolRunner {
-    /// use claude_agent::tools::HookDecision;
+    /// # fn make(runner: claude_kit::tools::ToolRunner) -> claude_kit::tools::ToolRunner {
+    /// use claude_kit::tools::HookDecision;
     ///
     /// runner.before_tool(|call| match call.name.as_str() {
     ///     "delete_file" => HookDecision::Deny("deleting files is not allowed".into()),
@@ -184,8 +184,8 @@ impl ToolRunner {
     /// [`AgentEvent::Finished`], or an `Err` when a model call failed.
     ///
     /// ```no_run
-    /// # async fn run(runner: claude_agent::tools::ToolRunner, request: claude_agent::MessageRequest) -> claude_agent::Result<()> {
-    /// use claude_agent::tools::AgentEvent;
+    /// # async fn run(runner: claude_kit::tools::ToolRunner, request: claude_kit::MessageRequest) -> claude_kit::Result<()> {
+    /// use claude_kit::tools::AgentEvent;
     /// use futures_util::StreamExt;
     ///
     /// let mut events = runner.run_stream(request);

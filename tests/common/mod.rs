@@ -13,9 +13,9 @@ pub mod thread_pool_runtime;
 use std::future::Future;
 use std::sync::Arc;
 
-use claude_agent::Client;
-use claude_agent::rt::Runtime;
-use claude_agent_mock::MockServer;
+use claude_kit::Client;
+use claude_kit::rt::Runtime;
+use claude_kit_mock::MockServer;
 
 /// The runtime a test body runs on.
 pub type Rt = Arc<dyn Runtime>;
@@ -55,19 +55,19 @@ pub fn run_tokio<F: Future<Output = ()>>(test: impl FnOnce(Rt) -> F) {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let rt: Rt = Arc::new(claude_agent_tokio::TokioRuntime::from_handle(
+    let rt: Rt = Arc::new(claude_kit_tokio::TokioRuntime::from_handle(
         runtime.handle().clone(),
     ));
     runtime.block_on(test(rt));
 }
 
 pub fn run_smol<F: Future<Output = ()>>(test: impl FnOnce(Rt) -> F) {
-    let rt: Rt = Arc::new(claude_agent_smol::SmolRuntime::new());
+    let rt: Rt = Arc::new(claude_kit_smol::SmolRuntime::new());
     smol::block_on(test(rt));
 }
 
 pub fn run_async_std<F: Future<Output = ()>>(test: impl FnOnce(Rt) -> F) {
-    let rt: Rt = Arc::new(claude_agent_async_std::AsyncStdRuntime::new());
+    let rt: Rt = Arc::new(claude_kit_async_std::AsyncStdRuntime::new());
     async_std::task::block_on(test(rt));
 }
 

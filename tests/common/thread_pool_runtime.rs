@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use claude_agent::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 use futures::executor::ThreadPool;
 
 /// Tasks on a `futures::executor::ThreadPool`, timers and TCP from `async-io`.

@@ -1,22 +1,22 @@
 //! [async-std](https://docs.rs/async-std) runtime adapter for
-//! [claude-agent](https://docs.rs/claude-agent).
+//! [claude-kit](https://docs.rs/claude-kit).
 //!
 //! # Deprecated
 //!
 //! async-std is discontinued upstream
 //! ([RUSTSEC-2025-0052](https://rustsec.org/advisories/RUSTSEC-2025-0052)): it gets no more
 //! fixes. This adapter is kept because applications still run on it; new code should use
-//! [`claude-agent-smol`](https://docs.rs/claude-agent-smol), which runs on the same
+//! [`claude-kit-smol`](https://docs.rs/claude-kit-smol), which runs on the same
 //! `async-io` reactor and is a drop-in replacement. Expect `cargo deny` / `cargo audit` to flag
 //! `async-std` for as long as you depend on this crate.
 //!
 //! [`AsyncStdRuntime`] spawns tasks with [`async_std::task::spawn`]; timers and sockets come
-//! from [`claude_agent_smol::timer`] and [`claude_agent_smol::net`], since async-std itself
+//! from [`claude_kit_smol::timer`] and [`claude_kit_smol::net`], since async-std itself
 //! runs on `async-io`.
 //!
 //! ```
-//! use claude_agent_async_std::AsyncStdRuntime;
-//! use claude_agent_core::rt::{self, Runtime};
+//! use claude_kit_async_std::AsyncStdRuntime;
+//! use claude_kit_core::rt::{self, Runtime};
 //! use std::time::Duration;
 //!
 //! let runtime = AsyncStdRuntime::new();
@@ -34,16 +34,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 
 /// A [`Runtime`] on async-std.
 ///
 /// **Deprecated**: async-std is discontinued upstream (RUSTSEC-2025-0052); prefer
-/// [`claude_agent_smol::SmolRuntime`]. See the [crate docs](crate).
+/// [`claude_kit_smol::SmolRuntime`]. See the [crate docs](crate).
 ///
 /// ```
-/// use claude_agent_async_std::AsyncStdRuntime;
-/// use claude_agent_core::rt::Runtime;
+/// use claude_kit_async_std::AsyncStdRuntime;
+/// use claude_kit_core::rt::Runtime;
 ///
 /// let runtime = AsyncStdRuntime::new();
 /// assert_eq!(runtime.name(), "async-std");
@@ -76,7 +76,7 @@ impl AsyncStdRuntime {
 /// the thread marked [`ThreadContext::Async`] with [`AsyncStdRuntime`] meanwhile.
 ///
 /// ```
-/// assert_eq!(claude_agent_async_std::block_on(async { 6 * 7 }), 42);
+/// assert_eq!(claude_kit_async_std::block_on(async { 6 * 7 }), 42);
 /// ```
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let runtime: Arc<dyn Runtime> = Arc::new(AsyncStdRuntime::new());
@@ -99,7 +99,7 @@ impl Runtime for AsyncStdRuntime {
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
-        claude_agent_smol::timer::sleep_until(deadline)
+        claude_kit_smol::timer::sleep_until(deadline)
     }
 
     fn connect_tcp(
@@ -107,6 +107,6 @@ impl Runtime for AsyncStdRuntime {
         host: &str,
         port: u16,
     ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
-        claude_agent_smol::net::connect_tcp(host, port)
+        claude_kit_smol::net::connect_tcp(host, port)
     }
 }

@@ -4,8 +4,8 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use claude_agent_async_std::AsyncStdRuntime;
-use claude_agent_core::rt::Runtime;
+use claude_kit_async_std::AsyncStdRuntime;
+use claude_kit_core::rt::Runtime;
 use futures::channel::oneshot;
 use futures::future::{Either, select};
 use futures::{AsyncReadExt, AsyncWriteExt};

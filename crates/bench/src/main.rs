@@ -1,12 +1,12 @@
-//! `claude-agent-bench`: measures the claude-agent client against a mock server, next to a
+//! `claude-kit-bench`: measures the claude-kit client against a mock server, next to a
 //! raw hyper baseline. `scripts/bench/run.sh` drives it; BENCHMARKS.md holds the figures.
 //!
 //! ```text
-//! claude-agent-bench client     --url URL --requests N --concurrency C [--stream]
+//! claude-kit-bench client     --url URL --requests N --concurrency C [--stream]
 //!                               [--runtime tokio|smol|async-std] [--threads T]
 //!                               [--model M] [--max-tokens T]
-//! claude-agent-bench raw-hyper  (same arguments; always tokio)
-//! claude-agent-bench many-streams --url URL --streams S [--client claude-agent|raw-hyper]
+//! claude-kit-bench raw-hyper  (same arguments; always tokio)
+//! claude-kit-bench many-streams --url URL --streams S [--client claude-kit|raw-hyper]
 //!                               [--runtime tokio|smol|async-std]
 //! ```
 //!
@@ -92,10 +92,10 @@ pub(crate) struct Args {
 /// The user message of every request.
 pub(crate) const PROMPT: &str = "Benchmark: say hello.";
 
-const USAGE: &str = "usage: claude-agent-bench client|raw-hyper --url URL --requests N \
+const USAGE: &str = "usage: claude-kit-bench client|raw-hyper --url URL --requests N \
                      --concurrency C [--stream] [--runtime tokio|smol|async-std] [--threads T] \
-                     [--model M] [--max-tokens T]\n       claude-agent-bench many-streams --url \
-                     URL --streams S [--client claude-agent|raw-hyper] [--runtime ...]";
+                     [--model M] [--max-tokens T]\n       claude-kit-bench many-streams --url \
+                     URL --streams S [--client claude-kit|raw-hyper] [--runtime ...]";
 
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
@@ -106,7 +106,7 @@ fn main() -> ExitCode {
     let args = match parse_args(argv) {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("claude-agent-bench: {message}\n{USAGE}");
+            eprintln!("claude-kit-bench: {message}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -140,7 +140,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(message) => {
-            eprintln!("claude-agent-bench: {message}");
+            eprintln!("claude-kit-bench: {message}");
             ExitCode::FAILURE
         }
     }
@@ -176,7 +176,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--streams" => args.streams = number(&arg, value()?)?,
             "--client" => {
                 args.raw = match value()?.as_str() {
-                    "claude-agent" => false,
+                    // `claude-agent`: the name before the rename, still accepted.
+                    "claude-kit" | "claude-agent" => false,
                     "raw-hyper" => true,
                     other => return Err(format!("unknown --client {other:?}")),
                 }

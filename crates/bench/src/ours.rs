@@ -1,15 +1,15 @@
-//! Our client, `claude_agent::Client`, on tokio, smol or async-std.
+//! Our client, `claude_kit::Client`, on tokio, smol or async-std.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use claude_agent::rt::Runtime;
-use claude_agent::{Client, MessageRequest};
-use claude_agent_async_std::AsyncStdRuntime;
-use claude_agent_core::rt;
-use claude_agent_smol::SmolRuntime;
-use claude_agent_tokio::TokioRuntime;
+use claude_kit::rt::Runtime;
+use claude_kit::{Client, MessageRequest};
+use claude_kit_async_std::AsyncStdRuntime;
+use claude_kit_core::rt;
+use claude_kit_smol::SmolRuntime;
+use claude_kit_tokio::TokioRuntime;
 
 use crate::{Args, ManyResult, PROMPT, RunResult, RuntimeKind, procfs};
 
@@ -103,7 +103,7 @@ pub(crate) fn client(args: &Args) -> Result<String, String> {
         }
     };
     Ok(crate::report(
-        "claude-agent",
+        "claude-kit",
         args.runtime.name(),
         &args,
         before,
@@ -170,7 +170,7 @@ pub(crate) fn many_streams(args: &Args) -> Result<String, String> {
         }
     };
     Ok(crate::report_many(
-        "claude-agent",
+        "claude-kit",
         args.runtime.name(),
         args,
         before,

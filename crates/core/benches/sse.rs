@@ -3,7 +3,7 @@
 //! floor: the same work without the protocol rules); and the shipped [`MessageStreamDecoder`]
 //! (what a `MessageStream` does with every byte), side by side.
 //!
-//! Run: `cargo bench -p claude-agent-core --bench sse -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p claude-kit-core --bench sse -- --warm-up-time 1 --measurement-time 3`
 //!
 //! The transcript is `tests/fixtures/sse/sdk_long_text_markdown.sse` with its
 //! `content_block_delta` events repeated until it is about 8 MiB (tens of thousands of
@@ -13,10 +13,10 @@
 
 use std::hint::black_box;
 
-use claude_agent_core::accumulate::MessageAccumulator;
-use claude_agent_core::sse::SseDecoder;
-use claude_agent_core::stream::MessageStreamDecoder;
-use claude_agent_core::types::StreamEvent;
+use claude_kit_core::accumulate::MessageAccumulator;
+use claude_kit_core::sse::SseDecoder;
+use claude_kit_core::stream::MessageStreamDecoder;
+use claude_kit_core::types::StreamEvent;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const FIXTURE: &str = concat!(

@@ -23,8 +23,8 @@
 //! tool block, not one per delta.
 //!
 //! ```
-//! use claude_agent_core::accumulate::MessageAccumulator;
-//! use claude_agent_core::types::StreamEvent;
+//! use claude_kit_core::accumulate::MessageAccumulator;
+//! use claude_kit_core::types::StreamEvent;
 //!
 //! let events = [
 //!     r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}"#,

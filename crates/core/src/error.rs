@@ -8,7 +8,7 @@
 //! ([`Error::AsyncContext`]), or the client or its runtime is gone ([`Error::Closed`]).
 //!
 //! ```
-//! use claude_agent_core::{ApiErrorKind, Error};
+//! use claude_kit_core::{ApiErrorKind, Error};
 //!
 //! fn advice(error: &Error) -> &'static str {
 //!     match error {
@@ -237,7 +237,7 @@ impl Error {
     /// replacement). The client passes every error built from server text through this.
     ///
     /// ```
-    /// use claude_agent_core::{Error, redact::Secrets};
+    /// use claude_kit_core::{Error, redact::Secrets};
     ///
     /// let error = Error::decode("invalid type: string \"sk-ant-key\", expected u64");
     /// let error = error.redact(&Secrets::new(["sk-ant-key"]));

@@ -13,7 +13,7 @@
 //!   plus the complete lines not yet taken.
 //!
 //! ```
-//! use claude_agent_core::jsonl::LineDecoder;
+//! use claude_kit_core::jsonl::LineDecoder;
 //!
 //! let mut lines = LineDecoder::new(1024);
 //! lines.push(b"{\"a\":1}\r\n{\"b\"")?;
@@ -21,7 +21,7 @@
 //! assert_eq!(lines.next_line().transpose()?, None); // the second line is not complete yet
 //! lines.push(b":2}")?;
 //! assert_eq!(lines.finish().transpose()?.as_deref(), Some(&b"{\"b\":2}"[..]));
-//! # Ok::<(), claude_agent_core::jsonl::LineTooLong>(())
+//! # Ok::<(), claude_kit_core::jsonl::LineTooLong>(())
 //! ```
 
 use bytes::{Bytes, BytesMut};

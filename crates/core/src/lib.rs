@@ -1,4 +1,4 @@
-//! Runtime-free core of [claude-agent](https://docs.rs/claude-agent).
+//! Runtime-free core of [claude-kit](https://docs.rs/claude-kit).
 //!
 //! This crate holds everything that does not need an executor, a socket or a clock:
 //!

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use claude_agent_core::limit::{RateLimitInfo, RateLimiter};
+//! use claude_kit_core::limit::{RateLimitInfo, RateLimiter};
 //!
 //! // 60 requests per minute, at most 2 at once: one every second after the burst.
 //! let start = Instant::now();

@@ -7,7 +7,7 @@
 //! `{"path": "a.txt", "lines": ["one"]}`.
 //!
 //! ```
-//! use claude_agent_core::partial_json::{parse_partial, PartialJson};
+//! use claude_kit_core::partial_json::{parse_partial, PartialJson};
 //! use serde_json::json;
 //!
 //! assert_eq!(parse_partial(r#"{"a": 1, "b": "unfini"#), Ok(PartialJson::Value(json!({"a": 1}))));

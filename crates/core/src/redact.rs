@@ -6,7 +6,7 @@
 //! through [`Secrets`] first, so the key never reaches a log line.
 //!
 //! ```
-//! use claude_agent_core::redact::Secrets;
+//! use claude_kit_core::redact::Secrets;
 //!
 //! let secrets = Secrets::new(["sk-ant-secret"]);
 //! assert_eq!(
@@ -108,7 +108,7 @@ pub fn truncate(text: &str, max_bytes: usize) -> String {
 /// must show where a long buffer went wrong without quoting all of it.
 ///
 /// ```
-/// use claude_agent_core::redact::excerpt;
+/// use claude_kit_core::redact::excerpt;
 ///
 /// let text = format!("{}!{}", "a".repeat(1000), "b".repeat(1000));
 /// let shown = excerpt(&text, 1000, 8);

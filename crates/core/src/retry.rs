@@ -20,14 +20,14 @@
 //! - **How often**: 2 retries by default, so at most 3 attempts.
 //!
 //! Time and randomness are arguments (`now`, `wall_now`, `random`), never read inside: the
-//! driver that performs requests (in the `claude-agent` crate) passes its runtime's clock and a
+//! driver that performs requests (in the `claude-kit` crate) passes its runtime's clock and a
 //! random number, and tests pass fixed ones.
 //!
 //! # Example
 //!
 //! ```
 //! use std::time::{Duration, Instant, SystemTime};
-//! use claude_agent_core::retry::{Decision, Failure, RetryPolicy};
+//! use claude_kit_core::retry::{Decision, Failure, RetryPolicy};
 //! use http::{HeaderMap, HeaderValue, StatusCode};
 //!
 //! let policy = RetryPolicy::new();
@@ -123,8 +123,8 @@ impl<'a> Failure<'a> {
     /// closed client), and for an error status without its headers.
     ///
     /// ```
-    /// use claude_agent_core::retry::Failure;
-    /// use claude_agent_core::{Error, redact::Secrets};
+    /// use claude_kit_core::retry::Failure;
+    /// use claude_kit_core::{Error, redact::Secrets};
     ///
     /// let event = Error::stream_event(br#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#, &Secrets::none());
     /// assert!(matches!(Failure::classify(&event, None, false), Some(Failure::StreamError { .. })));

@@ -1,4 +1,4 @@
-//! The [`Runtime`] trait: what claude-agent needs from an async executor, and nothing more.
+//! The [`Runtime`] trait: what claude-kit needs from an async executor, and nothing more.
 //!
 //! An executor is four capabilities: run a task in the background, wake up at an instant, tell
 //! the time, and open a TCP connection. Everything else the SDK does (HTTP, TLS, retries,
@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use std::{io, pin::Pin, time::Instant};
-//! use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+//! use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 //!
 //! /// A runtime that cannot do anything: enough to show the shape.
 //! #[derive(Debug)]
@@ -79,9 +79,9 @@ pub trait Sleep: Future<Output = ()> + Send + Sync {
     fn reset(self: Pin<&mut Self>, deadline: Instant);
 }
 
-/// An async executor, as claude-agent sees it.
+/// An async executor, as claude-kit sees it.
 ///
-/// Implemented by `claude-agent-tokio`, `claude-agent-smol` and `claude-agent-async-std`; you
+/// Implemented by `claude-kit-tokio`, `claude-kit-smol` and `claude-kit-async-std`; you
 /// implement it to run the SDK on any other executor.
 pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// A short, stable name (`"tokio"`, `"smol"`, …) for logs and for code that asks which
@@ -141,9 +141,9 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// The default panics if the OS refuses to start a thread, as [`std::thread::spawn`] does.
     ///
     /// ```
-    /// use claude_agent_core::rt::Runtime;
+    /// use claude_kit_core::rt::Runtime;
     /// # use std::{io, pin::Pin, time::Instant};
-    /// # use claude_agent_core::rt::{AsyncIo, BoxFuture, Sleep};
+    /// # use claude_kit_core::rt::{AsyncIo, BoxFuture, Sleep};
     /// # #[derive(Debug)] struct Inert;
     /// # impl Runtime for Inert {
     /// #     fn name(&self) -> &'static str { "inert" }
@@ -160,7 +160,7 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// ```
     fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
         std::thread::Builder::new()
-            .name("claude-agent-blocking".to_owned())
+            .name("claude-kit-blocking".to_owned())
             .spawn(task)
             .expect("starting a thread for a blocking task");
     }
@@ -193,9 +193,9 @@ where
 /// built on the SDK that they may block this thread.
 ///
 /// ```
-/// use claude_agent_core::rt::{self, Runtime};
+/// use claude_kit_core::rt::{self, Runtime};
 /// # use std::{io, pin::Pin, time::Instant};
-/// # use claude_agent_core::rt::{AsyncIo, BoxFuture, Sleep};
+/// # use claude_kit_core::rt::{AsyncIo, BoxFuture, Sleep};
 /// # #[derive(Debug)] struct Inert;
 /// # impl Runtime for Inert {
 /// #     fn name(&self) -> &'static str { "inert" }
@@ -243,9 +243,9 @@ where
 /// as with `std::thread::JoinHandle::join().unwrap()`.
 ///
 /// ```
-/// use claude_agent_core::rt;
+/// use claude_kit_core::rt;
 /// # use std::{io, pin::Pin, time::Instant};
-/// # use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+/// # use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 /// # #[derive(Debug)] struct Inert;
 /// # impl Runtime for Inert {
 /// #     fn name(&self) -> &'static str { "inert" }
@@ -380,21 +380,21 @@ pub type SharedRuntime = Arc<dyn Runtime>;
 
 /// What the current thread is doing, as far as the code that drives it said so.
 ///
-/// Executors' `block_on` helpers in the adapters, `claude_agent::rt::block_on` and the tasks
-/// of `claude_agent::rt::spawn` mark the thread [`Async`](Self::Async) while they poll a
+/// Executors' `block_on` helpers in the adapters, `claude_kit::rt::block_on` and the tasks
+/// of `claude_kit::rt::spawn` mark the thread [`Async`](Self::Async) while they poll a
 /// future; [`spawn_blocking`] marks it [`Blocking`](Self::Blocking) while a closure runs.
 /// Two things read it:
 ///
-/// - the runtime-implicit helpers of `claude_agent::rt` (`sleep`, `spawn`, …) use the
+/// - the runtime-implicit helpers of `claude_kit::rt` (`sleep`, `spawn`, …) use the
 ///   runtime of the innermost `Async` mark;
-/// - synchronous APIs (`claude_agent::blocking`) refuse to block a thread that polls async
+/// - synchronous APIs (`claude_kit::blocking`) refuse to block a thread that polls async
 ///   code (the deadlock behind Python's "event loop is already running"), and know that a
 ///   `Blocking` thread may block although a runtime context is present there.
 ///
 /// Marks nest: [`enter`](Self::enter) returns a guard that restores the previous mark.
 ///
 /// ```
-/// use claude_agent_core::rt::ThreadContext;
+/// use claude_kit_core::rt::ThreadContext;
 ///
 /// assert!(ThreadContext::current().is_none());
 /// let marked = ThreadContext::Async(None).scope(async { ThreadContext::current() });
@@ -423,7 +423,7 @@ impl ThreadContext {
     /// Marks this thread until the guard is dropped, which restores the previous mark.
     ///
     /// ```
-    /// use claude_agent_core::rt::ThreadContext;
+    /// use claude_kit_core::rt::ThreadContext;
     ///
     /// let guard = ThreadContext::Blocking.enter();
     /// assert!(matches!(ThreadContext::current(), Some(ThreadContext::Blocking)));
@@ -442,7 +442,7 @@ impl ThreadContext {
     /// polled), and the previous mark restored in between.
     ///
     /// ```
-    /// use claude_agent_core::rt::ThreadContext;
+    /// use claude_kit_core::rt::ThreadContext;
     ///
     /// let future = ThreadContext::Blocking.scope(async { ThreadContext::current() });
     /// let seen = futures::executor::block_on(future);

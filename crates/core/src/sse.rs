@@ -99,7 +99,7 @@ pub enum SseError {
 /// last event without a closing blank line is not lost.
 ///
 /// ```
-/// use claude_agent_core::sse::{SseDecoder, SseEvent};
+/// use claude_kit_core::sse::{SseDecoder, SseEvent};
 ///
 /// let mut decoder = SseDecoder::new();
 /// // Chunks may split anywhere, even inside a CRLF.
@@ -122,7 +122,7 @@ pub enum SseError {
 ///         ..SseEvent::default()
 ///     })
 /// );
-/// # Ok::<(), claude_agent_core::sse::SseError>(())
+/// # Ok::<(), claude_kit_core::sse::SseError>(())
 /// ```
 #[derive(Clone)]
 pub struct SseDecoder {

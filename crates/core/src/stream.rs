@@ -21,8 +21,8 @@
 //!   returns `None`.
 //!
 //! ```
-//! use claude_agent_core::stream::MessageStreamDecoder;
-//! use claude_agent_core::types::StreamEvent;
+//! use claude_kit_core::stream::MessageStreamDecoder;
+//! use claude_kit_core::types::StreamEvent;
 //!
 //! let body = concat!(
 //!     "event: message_start\n",
@@ -49,7 +49,7 @@
 //! assert!(decoder.content_started() && decoder.is_complete());
 //! assert!(matches!(events[2], StreamEvent::Ping));
 //! assert_eq!(decoder.into_message()?.text(), "Hi");
-//! # Ok::<(), claude_agent_core::Error>(())
+//! # Ok::<(), claude_kit_core::Error>(())
 //! ```
 
 use crate::Error;

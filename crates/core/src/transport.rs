@@ -7,8 +7,8 @@
 //!
 //! ```
 //! use bytes::Bytes;
-//! use claude_agent_core::rt::BoxFuture;
-//! use claude_agent_core::transport::{Body, Transport};
+//! use claude_kit_core::rt::BoxFuture;
+//! use claude_kit_core::transport::{Body, Transport};
 //!
 //! /// Answers every request with the same JSON document.
 //! #[derive(Debug)]
@@ -16,7 +16,7 @@
 //!
 //! impl Transport for Canned {
 //!     fn send(&self, _request: http::Request<Bytes>)
-//!         -> BoxFuture<'static, claude_agent_core::Result<http::Response<Body>>>
+//!         -> BoxFuture<'static, claude_kit_core::Result<http::Response<Body>>>
 //!     {
 //!         let body = Body::from(Bytes::from_static(self.0.as_bytes()));
 //!         Box::pin(async move { Ok(http::Response::new(body)) })

@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use claude_agent_core::jsonl::LineDecoder;
-use claude_agent_core::redact::Secrets;
-use claude_agent_core::sse::SseDecoder;
-use claude_agent_core::stream::MessageStreamDecoder;
-use claude_agent_core::types::Message;
+use claude_kit_core::jsonl::LineDecoder;
+use claude_kit_core::redact::Secrets;
+use claude_kit_core::sse::SseDecoder;
+use claude_kit_core::stream::MessageStreamDecoder;
+use claude_kit_core::types::Message;
 
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

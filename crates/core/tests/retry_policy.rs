@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use claude_agent_core::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent, RetryPolicy};
-use claude_agent_core::{ApiErrorKind, TimeoutPhase};
+use claude_kit_core::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent, RetryPolicy};
+use claude_kit_core::{ApiErrorKind, TimeoutPhase};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use proptest::prelude::*;
 

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use claude_agent_core::sse::{SseDecoder, SseEvent};
+use claude_kit_core::sse::{SseDecoder, SseEvent};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/sse");
 

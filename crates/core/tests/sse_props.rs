@@ -1,7 +1,7 @@
 //! Property tests of the SSE decoder: the output never depends on how the input is split into
 //! chunks, arbitrary input never panics, and memory stays bounded.
 
-use claude_agent_core::sse::{SseDecoder, SseError, SseEvent};
+use claude_kit_core::sse::{SseDecoder, SseError, SseEvent};
 use proptest::prelude::*;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/sse");

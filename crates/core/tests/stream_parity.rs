@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use claude_agent_core::Error;
-use claude_agent_core::stream::MessageStreamDecoder;
-use claude_agent_core::types::{ContentDelta, Message, StreamEvent};
+use claude_kit_core::Error;
+use claude_kit_core::stream::MessageStreamDecoder;
+use claude_kit_core::types::{ContentDelta, Message, StreamEvent};
 use serde_json::Value;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/sse");

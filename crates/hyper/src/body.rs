@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use claude_agent_core::Error;
+use claude_kit_core::Error;
 use futures_core::Stream;
 use http_body::Body as _;
 use hyper::body::Incoming;
@@ -39,7 +39,7 @@ impl ResponseBody {
 }
 
 impl Stream for ResponseBody {
-    type Item = claude_agent_core::Result<Bytes>;
+    type Item = claude_kit_core::Result<Bytes>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();

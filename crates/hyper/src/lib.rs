@@ -1,4 +1,4 @@
-//! HTTP/1.1 transport for claude-agent: hyper 1.x's low-level client and rustls, over any
+//! HTTP/1.1 transport for claude-kit: hyper 1.x's low-level client and rustls, over any
 //! [`Runtime`], with a keep-alive connection pool.
 //!
 //! The crate is runtime-free: TCP connections, timers and the background tasks that drive
@@ -7,9 +7,9 @@
 //! executor of your own. It pulls neither tokio's reactor nor hyper-util's legacy client.
 //!
 //! ```no_run
-//! # fn demo(runtime: std::sync::Arc<dyn claude_agent_core::rt::Runtime>) -> claude_agent_core::Result<()> {
+//! # fn demo(runtime: std::sync::Arc<dyn claude_kit_core::rt::Runtime>) -> claude_kit_core::Result<()> {
 //! use std::time::Duration;
-//! use claude_agent_hyper::HyperTransport;
+//! use claude_kit_hyper::HyperTransport;
 //!
 //! let transport = HyperTransport::builder(runtime)
 //!     .connect_timeout(Duration::from_secs(5))
@@ -54,9 +54,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime};
-use claude_agent_core::transport::{Body, ConnectTimeout, Transport};
-use claude_agent_core::{Error, TimeoutPhase};
+use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime};
+use claude_kit_core::transport::{Body, ConnectTimeout, Transport};
+use claude_kit_core::{Error, TimeoutPhase};
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri, Version};
 use http_body::Body as _;
@@ -67,7 +67,7 @@ use crate::body::ResponseBody;
 use crate::io::HyperIo;
 use crate::pool::{InFlight, Key, Lease, Permit, Pool};
 pub use crate::proxy::{ProxyConfig, ProxyTarget};
-pub use claude_agent_core::transport::PoolStats;
+pub use claude_kit_core::transport::PoolStats;
 
 /// Default bound on TCP connect plus TLS handshake.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -129,7 +129,7 @@ impl Transport for HyperTransport {
     fn send(
         &self,
         request: Request<Bytes>,
-    ) -> BoxFuture<'static, claude_agent_core::Result<Response<Body>>> {
+    ) -> BoxFuture<'static, claude_kit_core::Result<Response<Body>>> {
         let inner = self.inner.clone();
         // Counted from now, not from the first poll: a future never polled is in flight too.
         let in_flight = inner.pool.in_flight();
@@ -403,7 +403,7 @@ async fn tunnel(
     stream: &mut Box<dyn AsyncIo>,
     proxy: &ProxyTarget,
     target: &Target,
-) -> claude_agent_core::Result<()> {
+) -> claude_kit_core::Result<()> {
     let fail = |message: String| Error::Connect {
         target: proxy.display(),
         message,
@@ -492,7 +492,7 @@ impl Inner {
         &self,
         request: Request<Bytes>,
         in_flight: InFlight,
-    ) -> claude_agent_core::Result<Response<Body>> {
+    ) -> claude_kit_core::Result<Response<Body>> {
         self.pool.check_open()?;
         let target = Target::from_uri(request.uri(), &self.proxy)?;
         // A per-request connect timeout (set by the client) wins over the transport's.
@@ -545,7 +545,7 @@ impl Inner {
         target: &Target,
         permit: Permit,
         connect_timeout: Duration,
-    ) -> claude_agent_core::Result<Lease> {
+    ) -> claude_kit_core::Result<Lease> {
         let server_name = if target.key.https {
             Some(ServerName::try_from(target.dial_host.clone()).map_err(|e| {
                 Error::config(format!(
@@ -595,7 +595,7 @@ impl Inner {
             }));
             Ok(sender)
         };
-        let sender = claude_agent_core::rt::timeout(&*self.runtime, connect_timeout, open)
+        let sender = claude_kit_core::rt::timeout(&*self.runtime, connect_timeout, open)
             .await
             .unwrap_or(Err(Error::Timeout {
                 phase: TimeoutPhase::Connect,

@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 use async_lock::{Semaphore, SemaphoreGuardArc};
 use bytes::Bytes;
-use claude_agent_core::Error;
-use claude_agent_core::rt::Runtime;
-use claude_agent_core::transport::PoolStats;
+use claude_kit_core::Error;
+use claude_kit_core::rt::Runtime;
+use claude_kit_core::transport::PoolStats;
 use futures_util::future::{Either, select};
 use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;

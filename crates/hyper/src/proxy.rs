@@ -7,7 +7,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use claude_agent_core::Error;
+use claude_kit_core::Error;
 use http::HeaderValue;
 
 /// An HTTP proxy: where to dial, and the credentials to present (`Proxy-Authorization:

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use claude_agent_core::Error;
+use claude_kit_core::Error;
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::CertificateDer;
@@ -32,8 +32,8 @@ fn provider() -> Result<Arc<CryptoProvider>, Error> {
     {
         CryptoProvider::get_default().cloned().ok_or_else(|| {
             Error::config(
-                "no TLS crypto provider: enable the `rustls-ring` feature of claude-agent \
-                 (or claude-agent-hyper), install a process-default rustls CryptoProvider, \
+                "no TLS crypto provider: enable the `rustls-ring` feature of claude-kit \
+                 (or claude-kit-hyper), install a process-default rustls CryptoProvider, \
                  or pass a full rustls ClientConfig with `tls_config`",
             )
         })

@@ -8,9 +8,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use claude_agent_core::Error;
-use claude_agent_core::transport::{Body, Transport};
-use claude_agent_hyper::{HyperTransport, PoolStats, ProxyConfig};
+use claude_kit_core::Error;
+use claude_kit_core::transport::{Body, Transport};
+use claude_kit_hyper::{HyperTransport, PoolStats, ProxyConfig};
 use common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
 use futures_lite::future::{block_on, or, poll_once, yield_now, zip};
 use futures_lite::{AsyncReadExt, StreamExt};

@@ -6,9 +6,9 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use claude_agent_core::transport::Transport;
-use claude_agent_core::{Error, TimeoutPhase};
-use claude_agent_hyper::{HyperTransport, ProxyConfig};
+use claude_kit_core::transport::Transport;
+use claude_kit_core::{Error, TimeoutPhase};
+use claude_kit_hyper::{HyperTransport, ProxyConfig};
 use common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
 use futures_lite::future::block_on;
 

@@ -5,9 +5,9 @@ mod common;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use claude_agent_core::Error;
-use claude_agent_core::transport::Transport;
-use claude_agent_hyper::HyperTransport;
+use claude_kit_core::Error;
+use claude_kit_core::transport::Transport;
+use claude_kit_hyper::HyperTransport;
 use common::{Reply, Seen, pki, runtime, serve_tls};
 use futures_lite::future::block_on;
 

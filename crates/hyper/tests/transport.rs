@@ -5,9 +5,9 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use claude_agent_core::transport::{Body, Transport};
-use claude_agent_core::{Error, TimeoutPhase};
-use claude_agent_hyper::{HyperTransport, PoolStats};
+use claude_kit_core::transport::{Body, Transport};
+use claude_kit_core::{Error, TimeoutPhase};
+use claude_kit_hyper::{HyperTransport, PoolStats};
 use common::{Reply, Seen, runtime, serve};
 use futures_lite::StreamExt;
 use futures_lite::future::block_on;

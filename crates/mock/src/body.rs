@@ -83,7 +83,7 @@ data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text
 pub(crate) const OVERSIZED_TAIL: &[u8] = b"\"}}\n\n";
 
 /// The start of an oversized JSON message, up to the endless text.
-pub(crate) const OVERSIZED_JSON_HEAD: &[u8] = br#"{"id":"msg_mock_oversized","type":"message","role":"assistant","model":"claude-agent-mock","content":[{"type":"text","text":""#;
+pub(crate) const OVERSIZED_JSON_HEAD: &[u8] = br#"{"id":"msg_mock_oversized","type":"message","role":"assistant","model":"claude-kit-mock","content":[{"type":"text","text":""#;
 
 /// The end of an oversized JSON message, after the endless text.
 pub(crate) const OVERSIZED_JSON_TAIL: &[u8] = br#""}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}"#;

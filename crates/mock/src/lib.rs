@@ -1,4 +1,4 @@
-//! A local mock of the Anthropic Messages API for `claude-agent` tests, examples and benchmarks.
+//! A local mock of the Anthropic Messages API for `claude-kit` tests, examples and benchmarks.
 //!
 //! [`MockServer`] is a real HTTP/1.1 server (optionally over TLS) bound to loopback. It runs on
 //! its own worker threads (an [`async_executor::Executor`] driven by `async-io`), independent of
@@ -67,7 +67,7 @@
 //!   count is per key and per server, independent of any retry-count header.
 //!
 //! ```no_run
-//! use claude_agent_mock::{MockServer, Reply};
+//! use claude_kit_mock::{MockServer, Reply};
 //!
 //! let server = MockServer::start();
 //! server.enqueue(Reply::error(529, "overloaded_error", "Overloaded").header("retry-after", "0"));
@@ -413,7 +413,7 @@ impl MockServerBuilder {
             // listener) when that thread stops, and it is not owned by the executor.
             let accept = accept.take();
             let handle = std::thread::Builder::new()
-                .name(format!("claude-agent-mock-{index}"))
+                .name(format!("claude-kit-mock-{index}"))
                 .spawn(move || {
                     let stopped = async move {
                         let _ = stop.recv().await;
@@ -475,7 +475,7 @@ impl MockServer {
     pub fn start() -> MockServer {
         Self::builder()
             .start()
-            .expect("claude-agent-mock: cannot start the mock server on 127.0.0.1")
+            .expect("claude-kit-mock: cannot start the mock server on 127.0.0.1")
     }
 
     /// A builder for non-default settings (address, API key, TLS, threads, token delay, replay,

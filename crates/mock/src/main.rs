@@ -1,7 +1,7 @@
-//! `claude-agent-mock`: runs the mock Messages API server until killed.
+//! `claude-kit-mock`: runs the mock Messages API server until killed.
 //!
 //! ```text
-//! claude-agent-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] [--ca-pem-out FILE]
+//! claude-kit-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] [--ca-pem-out FILE]
 //!                   [--threads N] [--token-delay-ms N]
 //!                   [--replay FILE [--chunking event|byte|random[:SEED]|whole]]
 //!                   [--fault-rate F [--fault-seed S] [--faults LIST]] [--rpm N] [--tpm N]
@@ -29,9 +29,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use claude_agent_mock::{Chunking, Fault, FaultPlan, MockServer};
+use claude_kit_mock::{Chunking, Fault, FaultPlan, MockServer};
 
-const USAGE: &str = "usage: claude-agent-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] \
+const USAGE: &str = "usage: claude-kit-mock [--addr 127.0.0.1:0] [--api-key KEY] [--tls] \
                      [--ca-pem-out FILE] [--threads N] [--token-delay-ms N] [--replay FILE] \
                      [--chunking event|byte|random[:SEED]|whole] [--fault-rate F] \
                      [--fault-seed S] [--faults FAULT,FAULT,...] [--rpm N] [--tpm N] \
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("claude-agent-mock: {message}\n{USAGE}");
+            eprintln!("claude-kit-mock: {message}\n{USAGE}");
             ExitCode::from(2)
         }
     }

@@ -171,7 +171,7 @@ pub(crate) fn answer(request: &MessagesRequest) -> String {
             .join(" ");
     }
     format!(
-        "Hello! I am the claude-agent mock server. You said: {}",
+        "Hello! I am the claude-kit mock server. You said: {}",
         request.last_user_text
     )
 }

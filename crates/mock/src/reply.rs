@@ -175,7 +175,7 @@ pub enum Reply {
 /// Converts a status code, panicking with a clear message when it is out of range.
 fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code)
-        .unwrap_or_else(|_| panic!("claude-agent-mock: invalid HTTP status {code}"))
+        .unwrap_or_else(|_| panic!("claude-kit-mock: invalid HTTP status {code}"))
 }
 
 impl Reply {
@@ -380,9 +380,9 @@ impl Reply {
     /// If `name` or `value` is not a valid header name or value.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         let name = HeaderName::try_from(name)
-            .unwrap_or_else(|_| panic!("claude-agent-mock: invalid header name {name:?}"));
+            .unwrap_or_else(|_| panic!("claude-kit-mock: invalid header name {name:?}"));
         let value = HeaderValue::try_from(value)
-            .unwrap_or_else(|_| panic!("claude-agent-mock: invalid header value {value:?}"));
+            .unwrap_or_else(|_| panic!("claude-kit-mock: invalid header value {value:?}"));
         self.headers_mut().append(name, value);
         self
     }

@@ -8,7 +8,7 @@ use async_executor::Executor;
 use async_io::Timer;
 use async_net::TcpListener;
 use bytes::Bytes;
-use claude_agent_hyper::io::HyperIo;
+use claude_kit_hyper::io::HyperIo;
 use futures_lite::{AsyncRead, AsyncWrite, future};
 use futures_rustls::TlsAcceptor;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -471,7 +471,7 @@ const HTML_PAGE: &[u8] = b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</
 fn request_facts<'a>(context: &'a Context<'_>) -> (&'a str, u64, bool, String) {
     match &context.request {
         Some(r) => (r.model.as_str(), r.input_tokens, r.stream, model::answer(r)),
-        None => ("claude-agent-mock", 1, false, String::new()),
+        None => ("claude-kit-mock", 1, false, String::new()),
     }
 }
 
@@ -560,7 +560,7 @@ fn sse_response(body: Body) -> Response<Body> {
 fn text_response(text: &str, context: &Context<'_>, pause: Pause) -> Response<Body> {
     let (model, input_tokens, stream) = match &context.request {
         Some(r) => (r.model.as_str(), r.input_tokens, r.stream),
-        None => ("claude-agent-mock", 1, false),
+        None => ("claude-kit-mock", 1, false),
     };
     let id = context.shared.next_message_id();
     let calls = &context.tool_calls;

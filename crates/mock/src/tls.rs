@@ -27,7 +27,7 @@ impl Tls {
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
             .distinguished_name
-            .push(DnType::CommonName, "claude-agent-mock CA");
+            .push(DnType::CommonName, "claude-kit-mock CA");
         ca_params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use claude_agent_mock::MockServer;
+use claude_kit_mock::MockServer;
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -508,7 +508,7 @@ fn batch_lifecycle_and_results() {
     assert_eq!(message["type"], "message");
     assert_eq!(
         message["content"][0]["text"],
-        "Hello! I am the claude-agent mock server. You said: Hello batch"
+        "Hello! I am the claude-kit mock server. You said: Hello batch"
     );
     assert_eq!(lines[1]["result"]["type"], "errored");
     assert_eq!(lines[1]["result"]["error"]["type"], "error");

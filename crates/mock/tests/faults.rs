@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use claude_agent_mock::{Fault, FaultPlan, MockServer, Reply};
+use claude_kit_mock::{Fault, FaultPlan, MockServer, Reply};
 use serde_json::{Value, json};
 
 /// Upper bound for conditions awaited in a polling loop; reaching it is a failure.
@@ -620,7 +620,7 @@ fn trickle_and_oversized_faults() {
     }
     let produced = server.bytes_streamed();
     assert!(
-        produced < claude_agent_mock::OVERSIZED_FAULT_BYTES,
+        produced < claude_kit_mock::OVERSIZED_FAULT_BYTES,
         "{produced}"
     );
 }
@@ -947,7 +947,7 @@ fn rate_limit_headers_by_default_and_not_on_faults() {
 
 #[test]
 fn binary_fault_and_rate_flags() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_claude-agent-mock"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_claude-kit-mock"))
         .args([
             "--threads",
             "1",
@@ -996,7 +996,7 @@ fn binary_fault_and_rate_flags() {
         &["--faults", "oversized"],
         &["--rpm", "-1"],
     ] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_claude-agent-mock"))
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_claude-kit-mock"))
             .args(args)
             .output()
             .unwrap();

@@ -5,10 +5,10 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use claude_agent_mock::{MockServer, Reply};
+use claude_kit_mock::{MockServer, Reply};
 use serde_json::{Value, json};
 
-const GREETING: &str = "Hello! I am the claude-agent mock server. You said: ";
+const GREETING: &str = "Hello! I am the claude-kit mock server. You said: ";
 
 /// A parsed HTTP/1.1 response; `chunks` holds the chunks of a chunked body.
 #[derive(Debug)]
@@ -192,10 +192,10 @@ fn sse_events(response: &Response) -> Vec<(String, Value)> {
 fn public_types_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<MockServer>();
-    assert_send_sync::<claude_agent_mock::MockServerBuilder>();
-    assert_send_sync::<claude_agent_mock::RecordedRequest>();
+    assert_send_sync::<claude_kit_mock::MockServerBuilder>();
+    assert_send_sync::<claude_kit_mock::RecordedRequest>();
     assert_send_sync::<Reply>();
-    assert_send_sync::<claude_agent_mock::Chunking>();
+    assert_send_sync::<claude_kit_mock::Chunking>();
 }
 
 #[test]
@@ -629,7 +629,7 @@ fn tls_round_trip() {
 
 #[test]
 fn binary_prints_url_first() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_claude-agent-mock"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_claude-kit-mock"))
         .args(["--addr", "127.0.0.1:0", "--threads", "1"])
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use claude_agent_mock::{Chunking, MockServer, Reply};
+use claude_kit_mock::{Chunking, MockServer, Reply};
 use serde_json::{Value, json};
 
 /// Upper bound for conditions awaited in a polling loop; reaching it is a failure.
@@ -373,7 +373,7 @@ fn binary_replays_a_file_byte_by_byte() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/sse")
         .join(&name);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_claude-agent-mock"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_claude-kit-mock"))
         .arg("--replay")
         .arg(&path)
         .args(["--chunking", "byte", "--threads", "1"])
@@ -402,7 +402,7 @@ fn binary_replays_a_file_byte_by_byte() {
         &["--chunking", "random:x"],
         &["--replay", "/nonexistent/transcript.sse"],
     ] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_claude-agent-mock"))
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_claude-kit-mock"))
             .args(args)
             .output()
             .unwrap();

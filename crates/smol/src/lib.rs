@@ -1,5 +1,5 @@
 //! [smol](https://docs.rs/smol) runtime adapter for
-//! [claude-agent](https://docs.rs/claude-agent).
+//! [claude-kit](https://docs.rs/claude-kit).
 //!
 //! [`SmolRuntime`] implements [`Runtime`] with
 //!
@@ -12,8 +12,8 @@
 //! built on it (async-std, for one) can reuse them.
 //!
 //! ```
-//! use claude_agent_core::rt::{self, Runtime};
-//! use claude_agent_smol::SmolRuntime;
+//! use claude_kit_core::rt::{self, Runtime};
+//! use claude_kit_smol::SmolRuntime;
 //! use std::time::Duration;
 //!
 //! let runtime = SmolRuntime::new();
@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_executor::Executor;
-use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 
 pub mod net;
 pub mod timer;
@@ -44,8 +44,8 @@ pub mod timer;
 /// Cloning is cheap and clones share the executor.
 ///
 /// ```
-/// use claude_agent_core::rt::Runtime;
-/// use claude_agent_smol::SmolRuntime;
+/// use claude_kit_core::rt::Runtime;
+/// use claude_kit_smol::SmolRuntime;
 ///
 /// let runtime = SmolRuntime::new();
 /// assert_eq!(runtime.name(), "smol");
@@ -75,8 +75,8 @@ impl SmolRuntime {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use claude_agent_core::rt;
-    /// use claude_agent_smol::SmolRuntime;
+    /// use claude_kit_core::rt;
+    /// use claude_kit_smol::SmolRuntime;
     ///
     /// let executor = Arc::new(async_executor::Executor::new());
     /// let runtime = SmolRuntime::with_executor(executor.clone());
@@ -101,12 +101,12 @@ impl SmolRuntime {
 ///
 /// Unlike a bare `smol::block_on`, this marks the thread [`ThreadContext::Async`] with
 /// [`SmolRuntime::new`] while the future runs, so that code inside can tell it is on smol
-/// (`claude_agent::rt::runtime_name()`) and synchronous APIs refuse to block it.
+/// (`claude_kit::rt::runtime_name()`) and synchronous APIs refuse to block it.
 ///
 /// ```
-/// use claude_agent_core::rt::ThreadContext;
+/// use claude_kit_core::rt::ThreadContext;
 ///
-/// let inside = claude_agent_smol::block_on(async { ThreadContext::current() });
+/// let inside = claude_kit_smol::block_on(async { ThreadContext::current() });
 /// assert!(matches!(inside, Some(ThreadContext::Async(Some(rt))) if rt.name() == "smol"));
 /// ```
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {

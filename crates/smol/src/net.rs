@@ -2,7 +2,7 @@
 
 use std::io;
 
-use claude_agent_core::rt::{AsyncIo, BoxFuture};
+use claude_kit_core::rt::{AsyncIo, BoxFuture};
 
 /// Resolves `host` and connects to `host:port` with [`async_net::TcpStream`], with
 /// `TCP_NODELAY` set: the body of [`Runtime::connect_tcp`] for async-io executors.
@@ -14,14 +14,14 @@ use claude_agent_core::rt::{AsyncIo, BoxFuture};
 /// use smol::io::AsyncWriteExt;
 ///
 /// smol::block_on(async {
-///     let mut stream = claude_agent_smol::net::connect_tcp("localhost", 8080).await?;
+///     let mut stream = claude_kit_smol::net::connect_tcp("localhost", 8080).await?;
 ///     stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
 ///     Ok::<_, std::io::Error>(())
 /// })?;
 /// # Ok::<_, std::io::Error>(())
 /// ```
 ///
-/// [`Runtime::connect_tcp`]: claude_agent_core::rt::Runtime::connect_tcp
+/// [`Runtime::connect_tcp`]: claude_kit_core::rt::Runtime::connect_tcp
 pub fn connect_tcp(host: &str, port: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
     let host = host.to_owned();
     Box::pin(async move {

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::Timer;
-use claude_agent_core::rt::Sleep;
+use claude_kit_core::rt::Sleep;
 
 /// A [`Sleep`] backed by an [`async_io::Timer`].
 ///
@@ -15,7 +15,7 @@ use claude_agent_core::rt::Sleep;
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use claude_agent_smol::timer::AsyncIoSleep;
+/// use claude_kit_smol::timer::AsyncIoSleep;
 ///
 /// smol::block_on(AsyncIoSleep::at(Instant::now() + Duration::from_millis(1)));
 /// ```
@@ -45,7 +45,7 @@ impl Sleep for AsyncIoSleep {
 
 /// A boxed [`AsyncIoSleep`]: the body of [`Runtime::sleep_until`] for async-io executors.
 ///
-/// [`Runtime::sleep_until`]: claude_agent_core::rt::Runtime::sleep_until
+/// [`Runtime::sleep_until`]: claude_kit_core::rt::Runtime::sleep_until
 pub fn sleep_until(deadline: Instant) -> Pin<Box<dyn Sleep>> {
     Box::pin(AsyncIoSleep::at(deadline))
 }

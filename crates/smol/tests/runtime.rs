@@ -5,8 +5,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claude_agent_core::rt::Runtime;
-use claude_agent_smol::SmolRuntime;
+use claude_kit_core::rt::Runtime;
+use claude_kit_smol::SmolRuntime;
 use futures::channel::oneshot;
 use futures::future::{Either, select};
 use futures::{AsyncReadExt, AsyncWriteExt};

@@ -1,5 +1,5 @@
 //! [tokio](https://docs.rs/tokio) runtime adapter for
-//! [claude-agent](https://docs.rs/claude-agent).
+//! [claude-kit](https://docs.rs/claude-kit).
 //!
 //! [`TokioRuntime`] implements [`Runtime`] on a tokio runtime [`Handle`]: tasks with
 //! [`Handle::spawn`], timers from [`tokio::time`], and TCP from [`tokio::net::TcpStream`]
@@ -11,8 +11,8 @@
 //! ([`Builder::enable_all`](tokio::runtime::Builder::enable_all); `#[tokio::main]` does).
 //!
 //! ```
-//! use claude_agent_core::rt::{self, Runtime};
-//! use claude_agent_tokio::TokioRuntime;
+//! use claude_kit_core::rt::{self, Runtime};
+//! use claude_kit_tokio::TokioRuntime;
 //! use std::time::Duration;
 //!
 //! let tokio_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -35,7 +35,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -45,8 +45,8 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 /// Cloning is cheap and clones use the same tokio runtime.
 ///
 /// ```
-/// use claude_agent_core::rt::Runtime;
-/// use claude_agent_tokio::TokioRuntime;
+/// use claude_kit_core::rt::Runtime;
+/// use claude_kit_tokio::TokioRuntime;
 ///
 /// let tokio_rt = tokio::runtime::Builder::new_multi_thread()
 ///     .worker_threads(1)
@@ -134,7 +134,7 @@ impl TokioRuntime {
     /// Runs on the tokio runtime the caller is in, or `None` outside any tokio runtime.
     ///
     /// ```
-    /// use claude_agent_tokio::TokioRuntime;
+    /// use claude_kit_tokio::TokioRuntime;
     ///
     /// assert!(TokioRuntime::try_current().is_none());
     /// ```
@@ -148,12 +148,12 @@ impl TokioRuntime {
     }
 
     /// A process-wide multi-threaded tokio runtime, started on first use and never shut
-    /// down: what `claude_agent::rt` uses when `CLAUDE_AGENT_RUNTIME=tokio` asks for tokio
+    /// down: what `claude_kit::rt` uses when `CLAUDE_KIT_RUNTIME=tokio` asks for tokio
     /// outside any tokio runtime. Prefer your own runtime (`#[tokio::main]`) when you have one.
     ///
     /// ```
-    /// use claude_agent_core::rt::{self, Runtime};
-    /// use claude_agent_tokio::TokioRuntime;
+    /// use claude_kit_core::rt::{self, Runtime};
+    /// use claude_kit_tokio::TokioRuntime;
     ///
     /// let runtime = TokioRuntime::global()?;
     /// let (tx, rx) = std::sync::mpsc::channel();
@@ -168,7 +168,7 @@ impl TokioRuntime {
         static GLOBAL: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
         let runtime = GLOBAL.get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
-                .thread_name("claude-agent-tokio")
+                .thread_name("claude-kit-tokio")
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())
@@ -190,7 +190,7 @@ impl TokioRuntime {
 /// and blocking closures finish in the background (see [`OwnedRuntime`]).
 ///
 /// ```
-/// let answer = claude_agent_tokio::block_on(async { 6 * 7 });
+/// let answer = claude_kit_tokio::block_on(async { 6 * 7 });
 /// assert_eq!(answer, 42);
 /// ```
 ///
@@ -208,11 +208,11 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// runtime, where dropping a plain `tokio::runtime::Runtime` panics.
 ///
 /// It is what a synchronous API needs to run async code on a runtime of its own
-/// (`claude_agent::blocking::Client` holds one).
+/// (`claude_kit::blocking::Client` holds one).
 ///
 /// ```
-/// use claude_agent_core::rt::{self, Runtime};
-/// use claude_agent_tokio::OwnedRuntime;
+/// use claude_kit_core::rt::{self, Runtime};
+/// use claude_kit_tokio::OwnedRuntime;
 ///
 /// let owned = OwnedRuntime::with_worker_threads(1)?;
 /// let runtime = owned.runtime(); // a `Runtime` for the SDK
@@ -252,7 +252,7 @@ impl OwnedRuntime {
     /// [`block_on`](Self::block_on).
     ///
     /// ```
-    /// let owned = claude_agent_tokio::OwnedRuntime::new_current_thread()?;
+    /// let owned = claude_kit_tokio::OwnedRuntime::new_current_thread()?;
     /// assert_eq!(owned.block_on(async { 1 + 1 }), 2);
     /// # Ok::<_, std::io::Error>(())
     /// ```
@@ -265,7 +265,7 @@ impl OwnedRuntime {
 
     fn from_builder(mut builder: tokio::runtime::Builder) -> io::Result<Self> {
         let runtime = builder
-            .thread_name("claude-agent-tokio")
+            .thread_name("claude-kit-tokio")
             .enable_all()
             .build()?;
         let handle = TokioRuntime::from_handle(runtime.handle().clone());
@@ -370,7 +370,7 @@ impl Runtime for TokioRuntime {
 ///
 /// tokio panics when a timer is polled after its runtime shut down. This one completes
 /// instead: every wait of the SDK is bounded by a timer, so a call on a dead runtime ends
-/// (and the client reports [`Error::Closed`](claude_agent_core::Error::Closed)) rather than
+/// (and the client reports [`Error::Closed`](claude_kit_core::Error::Closed)) rather than
 /// panicking or hanging.
 struct TokioSleep {
     sleep: Pin<Box<tokio::time::Sleep>>,

@@ -5,8 +5,8 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use claude_agent_core::rt::Runtime;
-use claude_agent_tokio::TokioRuntime;
+use claude_kit_core::rt::Runtime;
+use claude_kit_tokio::TokioRuntime;
 use futures::channel::oneshot;
 use futures::future::{Either, select};
 use futures::{AsyncReadExt, AsyncWriteExt};

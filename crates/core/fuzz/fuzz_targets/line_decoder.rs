@@ -6,7 +6,7 @@
 //! rest is the stream.
 #![no_main]
 
-use claude_agent_core::jsonl::{LineDecoder, LineTooLong};
+use claude_kit_core::jsonl::{LineDecoder, LineTooLong};
 use libfuzzer_sys::fuzz_target;
 
 fn decode(chunks: &[&[u8]], limit: usize) -> (Vec<Vec<u8>>, Option<LineTooLong>) {

@@ -5,7 +5,7 @@
 //! exercise `EventTooLarge`); the rest is the stream.
 #![no_main]
 
-use claude_agent_core::sse::{SseDecoder, SseError, SseEvent};
+use claude_kit_core::sse::{SseDecoder, SseError, SseEvent};
 use libfuzzer_sys::fuzz_target;
 
 fn decode(chunks: &[&[u8]], limit: usize) -> (Vec<SseEvent>, Result<(), SseError>) {

@@ -3,9 +3,9 @@
 //! message (or error) do not depend on where the bytes were split.
 #![no_main]
 
-use claude_agent_core::redact::Secrets;
-use claude_agent_core::stream::MessageStreamDecoder;
-use claude_agent_core::types::Message;
+use claude_kit_core::redact::Secrets;
+use claude_kit_core::stream::MessageStreamDecoder;
+use claude_kit_core::types::Message;
 use libfuzzer_sys::fuzz_target;
 
 /// Every event (as text) and the message, or the first error.

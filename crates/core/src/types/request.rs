@@ -8,7 +8,7 @@ use super::{ContentBlock, Extra, Role};
 /// A request to create a message.
 ///
 /// ```
-/// use claude_agent_core::types::MessageRequest;
+/// use claude_kit_core::types::MessageRequest;
 ///
 /// let request = MessageRequest::new("claude-sonnet-4-5", 1024)
 ///     .system("Answer in one word.")

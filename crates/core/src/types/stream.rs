@@ -168,7 +168,7 @@ impl StreamEvent {
     /// Decodes an event from the JSON `data` of a server-sent event.
     ///
     /// ```
-    /// use claude_agent_core::types::{ContentDelta, StreamEvent};
+    /// use claude_kit_core::types::{ContentDelta, StreamEvent};
     ///
     /// let data = r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
     /// assert_eq!(

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_net::{TcpListener, TcpStream};
-use claude_agent_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// A runtime for tests: async-io timers and sockets, a std thread per spawned task.
@@ -273,7 +273,7 @@ pub fn pki() -> TestPki {
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
-        .push(DnType::CommonName, "claude-agent-hyper test CA");
+        .push(DnType::CommonName, "claude-kit-hyper test CA");
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
