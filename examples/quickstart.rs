@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --example quickstart                      # offline, embedded mock server
 //! ANTHROPIC_API_KEY=sk-ant-... cargo run --example quickstart   # the real API
-//! cargo run --example quickstart --no-default-features --features runtime-smol,rustls-ring,webpki-roots
+//! cargo run --example quickstart --no-default-features --features smol   # on smol
 //! ```
 
 mod support;

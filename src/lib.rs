@@ -13,8 +13,9 @@
 //! - [`Client::messages`]: the Messages API.
 //! - [`rt`]: which async runtime the client runs on, and runtime-agnostic helpers.
 //!
-//! The runtime is a cargo feature: `runtime-tokio` (default), `runtime-smol`,
-//! `runtime-async-std`. The same code compiles and behaves the same on each.
+//! The runtime is a cargo feature: `tokio` (default), `smol` or `async-std`, each with the
+//! default TLS (or, finer grained, `runtime-tokio`, `runtime-smol`, `runtime-async-std` plus
+//! `rustls-ring` and `webpki-roots`). The same code compiles and behaves the same on each.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
