@@ -58,7 +58,7 @@ pub struct MessageStream {
     /// Events read ahead before the stream was handed out (see `prefetch`).
     prefetched: VecDeque<StreamEvent>,
     /// A transport error of the body, reported once the events decoded before it are out.
-    pending_error: Option<Error>,
+    pending_error: Option<Box<Error>>,
     /// The body has ended (cleanly or not); only decoded events remain.
     body_done: bool,
     /// Bounds the wait for the end of the body after `message_stop`.
@@ -224,7 +224,7 @@ impl MessageStream {
                 return self.poll_drain(cx);
             }
             if let Some(error) = self.pending_error.take() {
-                return self.finish_with(Err(error));
+                return self.finish_with(Err(*error));
             }
             if self.body_done {
                 self.finished = true;
@@ -235,7 +235,7 @@ impl MessageStream {
                 Poll::Ready(Some(Ok(chunk))) => self.decoder.push(&chunk),
                 Poll::Ready(Some(Err(error))) => {
                     self.body_done = true;
-                    self.pending_error = Some(error);
+                    self.pending_error = Some(Box::new(error));
                 }
                 Poll::Ready(None) => {
                     self.body_done = true;

@@ -33,41 +33,69 @@ pub const MAX_MESSAGE_BYTES: usize = 512;
 ///
 /// Cheap to clone (shared). Its `Debug` shows how many secrets it holds, never one of them.
 #[derive(Clone, Default)]
-pub struct Secrets(Arc<[Box<str>]>);
+pub struct Secrets(Option<Arc<Inner>>);
+
+struct Inner {
+    secrets: Box<[Box<str>]>,
+    /// One searcher per secret, built once: [`Secrets::appears_in`] runs on every response
+    /// header of every call.
+    finders: Box<[memmem::Finder<'static>]>,
+    /// The length of the shortest secret: shorter text cannot hold one.
+    shortest: usize,
+}
 
 impl Secrets {
     /// The secrets to redact. Empty strings are ignored (they would match everywhere).
     pub fn new<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Self {
-        let secrets: Vec<Box<str>> = secrets
+        let secrets: Box<[Box<str>]> = secrets
             .into_iter()
             .filter(|s| !s.as_ref().is_empty())
             .map(|s| s.as_ref().into())
             .collect();
-        Self(secrets.into())
+        if secrets.is_empty() {
+            return Self::none();
+        }
+        let finders = secrets
+            .iter()
+            .map(|secret| memmem::Finder::new(secret.as_bytes()).into_owned())
+            .collect();
+        let shortest = secrets.iter().map(|s| s.len()).min().unwrap_or(0);
+        Self(Some(Arc::new(Inner {
+            secrets,
+            finders,
+            shortest,
+        })))
     }
 
     /// No secrets: [`scrub`](Self::scrub) returns its input.
     pub fn none() -> Self {
-        Self::default()
+        Self(None)
     }
 
     /// Whether there is nothing to redact.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     /// Whether `bytes` contains one of the secrets.
     pub fn appears_in(&self, bytes: &[u8]) -> bool {
-        self.0
-            .iter()
-            .any(|secret| memmem::find(bytes, secret.as_bytes()).is_some())
+        match &self.0 {
+            Some(inner) if bytes.len() >= inner.shortest => inner
+                .finders
+                .iter()
+                .any(|finder| finder.find(bytes).is_some()),
+            _ => false,
+        }
     }
 
     /// `text` with every occurrence of every secret replaced by [`REDACTED`].
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut text = Cow::Borrowed(text);
-        for secret in self.0.iter() {
-            if memmem::find(text.as_bytes(), secret.as_bytes()).is_some() {
+        let Some(inner) = &self.0 else {
+            return text;
+        };
+        for (secret, finder) in inner.secrets.iter().zip(inner.finders.iter()) {
+            if finder.find(text.as_bytes()).is_some() {
                 text = Cow::Owned(text.replace(&**secret, REDACTED));
             }
         }
@@ -83,7 +111,7 @@ impl Secrets {
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.len() {
+        match self.0.as_ref().map_or(0, |inner| inner.secrets.len()) {
             1 => f.write_str("Secrets(1 secret)"),
             n => write!(f, "Secrets({n} secrets)"),
         }

@@ -66,7 +66,7 @@ pub struct MessageStreamDecoder {
     /// Redacted from the errors built from the server's text.
     secrets: Secrets,
     /// An error of the event stream itself, reported after the events decoded before it.
-    pending_error: Option<Error>,
+    pending_error: Option<SseError>,
     /// An event with content was returned.
     content_started: bool,
     /// `message_stop` was returned: the rest is discarded.
@@ -112,7 +112,7 @@ impl MessageStreamDecoder {
             return;
         }
         if let Err(error) = self.sse.push(chunk) {
-            self.pending_error = Some(malformed(error));
+            self.pending_error = Some(error);
         }
     }
 
@@ -122,7 +122,7 @@ impl MessageStreamDecoder {
             return;
         }
         if let Err(error) = self.sse.finish() {
-            self.pending_error = Some(malformed(error));
+            self.pending_error = Some(error);
         }
     }
 
@@ -138,7 +138,7 @@ impl MessageStreamDecoder {
             }
         }
         let error = self.pending_error.take()?;
-        Some(self.returned(Err(error)))
+        Some(self.returned(Err(malformed(error))))
     }
 
     /// Whether an event that shows part of the reply (a delta, a block with text in it, the
