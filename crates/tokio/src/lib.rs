@@ -65,14 +65,18 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 #[derive(Debug, Clone)]
 pub struct TokioRuntime {
     handle: Handle,
-    liveness: Arc<Liveness>,
+    /// Started on the first [`Runtime::is_shut_down`] and shared by the clones: a
+    /// `TokioRuntime` made only to spawn or sleep (the `rt` helpers make one per call) costs
+    /// no sentinel task.
+    liveness: Arc<OnceLock<Liveness>>,
 }
 
 /// Tells whether the tokio runtime behind a handle has shut down. tokio has no API for that,
-/// and a timer polled after its runtime is gone panics, so each [`TokioRuntime`] parks one
-/// tiny sentinel task on its runtime: the runtime drops every task when it shuts down (before
-/// its drivers), and the sentinel's guard then raises the flag. The sentinel ends when the
-/// last clone of the `TokioRuntime` is dropped, so creating many costs nothing lasting.
+/// and a timer polled after its runtime is gone panics, so a [`TokioRuntime`] that is asked
+/// parks one tiny sentinel task on its runtime: the runtime drops every task when it shuts
+/// down (before its drivers), and the sentinel's guard then raises the flag. The sentinel ends
+/// when the last clone of the `TokioRuntime` is dropped. Started late is fine: a task spawned
+/// on a runtime that is already gone is dropped at once, which raises the flag.
 #[derive(Debug)]
 struct Liveness {
     shut_down: Arc<AtomicBool>,
@@ -81,7 +85,7 @@ struct Liveness {
 }
 
 impl Liveness {
-    fn watch(handle: &Handle) -> Arc<Self> {
+    fn watch(handle: &Handle) -> Self {
         let shut_down = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let guard = RaiseOnDrop(shut_down.clone());
@@ -91,10 +95,10 @@ impl Liveness {
             let _guard = guard;
             let _ = stopped.await;
         }));
-        Arc::new(Self {
+        Self {
             shut_down,
             _stop: stop,
-        })
+        }
     }
 
     fn is_shut_down(&self) -> bool {
@@ -117,8 +121,10 @@ impl TokioRuntime {
     /// ([`Builder::enable_all`](tokio::runtime::Builder::enable_all)), or
     /// [`sleep_until`](Runtime::sleep_until) and [`connect_tcp`](Runtime::connect_tcp) panic.
     pub fn from_handle(handle: Handle) -> Self {
-        let liveness = Liveness::watch(&handle);
-        Self { handle, liveness }
+        Self {
+            handle,
+            liveness: Arc::default(),
+        }
     }
 
     /// Runs on the tokio runtime the caller is in.
@@ -322,7 +328,9 @@ impl Runtime for TokioRuntime {
     }
 
     fn is_shut_down(&self) -> bool {
-        self.liveness.is_shut_down()
+        self.liveness
+            .get_or_init(|| Liveness::watch(&self.handle))
+            .is_shut_down()
     }
 
     fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
@@ -374,18 +382,26 @@ impl Runtime for TokioRuntime {
 /// panicking or hanging.
 struct TokioSleep {
     sleep: Pin<Box<tokio::time::Sleep>>,
-    liveness: Arc<Liveness>,
+    liveness: Arc<OnceLock<Liveness>>,
+}
+
+impl TokioSleep {
+    /// Whether the runtime is known to be gone (without starting the watch: a runtime whose
+    /// watch never started is caught by `catch_unwind` below).
+    fn known_gone(&self) -> bool {
+        self.liveness.get().is_some_and(Liveness::is_shut_down)
+    }
 }
 
 impl Future for TokioSleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.liveness.is_shut_down() {
+        if self.known_gone() {
             return Poll::Ready(());
         }
-        // The flag is raised a moment before tokio's time driver shuts down; a poll on another
-        // thread in that moment still meets tokio's panic, which is caught here.
+        // A runtime not watched yet, or a poll on another thread in the moment between the
+        // flag and the shutdown of tokio's time driver, still meets tokio's panic: caught here.
         let sleep = self.sleep.as_mut();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sleep.poll(cx))) {
             Ok(poll) => poll,
@@ -396,7 +412,7 @@ impl Future for TokioSleep {
 
 impl Sleep for TokioSleep {
     fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
-        if self.liveness.is_shut_down() {
+        if self.known_gone() {
             return;
         }
         let sleep = self.sleep.as_mut();
