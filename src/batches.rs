@@ -272,7 +272,7 @@ impl<'a> Batches<'a> {
             if batch.is_ended() {
                 return Ok(batch);
             }
-            claude_kit_core::rt::sleep(&**self.client.runtime(), interval).await;
+            claude_kit_rt::sleep(&**self.client.runtime(), interval).await;
         }
     }
 

@@ -8,11 +8,11 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use claude_kit_core::redact::Secrets;
-use claude_kit_core::rt::Runtime;
 use claude_kit_core::transport::Transport;
 use claude_kit_hyper::{HyperTransport, ProxyConfig};
+use claude_kit_rt::Runtime;
 
-use claude_kit_core::retry::RetryPolicy;
+use claude_kit_core::policy::retry::RetryPolicy;
 
 use crate::auth::ApiKey;
 use crate::messages::Messages;
@@ -219,7 +219,7 @@ impl Client {
                 listener.await;
             }
         };
-        claude_kit_core::rt::timeout(&*self.shared.runtime, bound, drained)
+        claude_kit_rt::timeout(&*self.shared.runtime, bound, drained)
             .await
             .is_ok()
     }

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 
-use claude_kit_core::rt::{Runtime, Sleep, saturating_deadline};
 use claude_kit_core::transport::Body;
+use claude_kit_rt::{Runtime, Sleep, saturating_deadline};
 
 use crate::{Error, TimeoutPhase};
 

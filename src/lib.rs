@@ -39,8 +39,8 @@ mod throttle;
 pub mod tools;
 
 pub use auth::ApiKey;
-pub use claude_kit_core::limit::{Limit, RateLimitInfo};
-pub use claude_kit_core::retry::{self, RetryPolicy};
+pub use claude_kit_core::policy::limit::{Limit, RateLimitInfo};
+pub use claude_kit_core::policy::retry::{self, RetryPolicy};
 pub use claude_kit_core::types::{
     self, ContentBlock, ContentDelta, Message, MessageRequest, Role, StopReason, StreamEvent, Usage,
 };

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
-use claude_kit_core::retry::RetryPolicy;
+use claude_kit_core::policy::retry::RetryPolicy;
 
 use crate::client::Timeouts;
 use crate::{Error, Result};

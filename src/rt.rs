@@ -67,7 +67,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use claude_kit_core::rt::{
+pub use claude_kit_rt::{
     AsyncIo, BoxFuture, ContextGuard, Elapsed, JoinHandle, Runtime, Scoped, SharedRuntime, Sleep,
     ThreadContext, saturating_deadline,
 };
@@ -99,7 +99,7 @@ use crate::Error;
 /// });
 /// ```
 pub mod with_runtime {
-    pub use claude_kit_core::rt::{sleep, spawn, spawn_blocking, timeout, timeout_at};
+    pub use claude_kit_rt::{sleep, spawn, spawn_blocking, timeout, timeout_at};
 }
 
 /// The environment variable that picks the runtime at run time: `tokio`, `smol` or
@@ -468,7 +468,7 @@ pub fn timeout<F: Future>(
     future: F,
 ) -> impl Future<Output = Result<F::Output, Elapsed>> {
     let runtime = expect_runtime();
-    async move { claude_kit_core::rt::timeout(&*runtime, duration, future).await }
+    async move { claude_kit_rt::timeout(&*runtime, duration, future).await }
 }
 
 /// Awaits `future` until `deadline`; past it, the future is dropped and [`Elapsed`] returned.
@@ -491,7 +491,7 @@ pub fn timeout_at<F: Future>(
     future: F,
 ) -> impl Future<Output = Result<F::Output, Elapsed>> {
     let runtime = expect_runtime();
-    async move { claude_kit_core::rt::timeout_at(&*runtime, deadline, future).await }
+    async move { claude_kit_rt::timeout_at(&*runtime, deadline, future).await }
 }
 
 /// Runs `future` as a task on the current runtime: `asyncio.create_task`.
@@ -517,7 +517,7 @@ where
     F::Output: Send + 'static,
 {
     let runtime = expect_runtime();
-    claude_kit_core::rt::spawn(
+    claude_kit_rt::spawn(
         &*runtime,
         ThreadContext::Async(Some(runtime.clone())).scope(future),
     )
@@ -544,7 +544,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    claude_kit_core::rt::spawn_blocking(&*expect_runtime(), f)
+    claude_kit_rt::spawn_blocking(&*expect_runtime(), f)
 }
 
 /// Runs `future` with `runtime` as the current runtime of this module's helpers (and of

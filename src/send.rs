@@ -1,5 +1,5 @@
 //! Sending a call: one attempt (headers, deadlines, error statuses), and the retry loop
-//! around attempts, driven by the pure [`RetryPolicy`](claude_kit_core::retry::RetryPolicy).
+//! around attempts, driven by the pure [`RetryPolicy`](claude_kit_core::policy::retry::RetryPolicy).
 
 use std::future::Future;
 use std::time::SystemTime;
@@ -7,11 +7,11 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
+use claude_kit_core::policy::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent};
 use claude_kit_core::redact::Secrets;
-use claude_kit_core::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent};
-use claude_kit_core::rt::timeout;
 use claude_kit_core::transport::Body;
 use claude_kit_core::transport::ConnectTimeout;
+use claude_kit_rt::timeout;
 
 use crate::client::Client;
 use crate::idle::with_idle_timeout;
@@ -233,7 +233,7 @@ impl Client {
 }
 
 /// The error of a call whose runtime has shut down.
-fn runtime_gone(runtime: &dyn claude_kit_core::rt::Runtime) -> Error {
+fn runtime_gone(runtime: &dyn claude_kit_rt::Runtime) -> Error {
     Error::closed(format!(
         "the {} runtime this client was built on has shut down",
         runtime.name()

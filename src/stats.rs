@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 use claude_kit_core::transport::PoolStats;
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 
 /// A snapshot of a client's activity; see [`Client::stats`](crate::Client::stats).
 ///

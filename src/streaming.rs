@@ -15,10 +15,10 @@ use futures_util::StreamExt;
 use http::{HeaderMap, StatusCode};
 
 use claude_kit_core::redact::Secrets;
-use claude_kit_core::rt::{Runtime, saturating_deadline};
 use claude_kit_core::stream::MessageStreamDecoder;
 use claude_kit_core::transport::Body;
 use claude_kit_core::types::{ContentDelta, Message, StreamEvent};
+use claude_kit_rt::{Runtime, saturating_deadline};
 
 use crate::response::request_id;
 use crate::{Error, Result};
@@ -62,7 +62,7 @@ pub struct MessageStream {
     /// The body has ended (cleanly or not); only decoded events remain.
     body_done: bool,
     /// Bounds the wait for the end of the body after `message_stop`.
-    drain_timer: Option<Pin<Box<dyn claude_kit_core::rt::Sleep>>>,
+    drain_timer: Option<Pin<Box<dyn claude_kit_rt::Sleep>>>,
     /// Bytes of body read (and discarded) after `message_stop`.
     drained: usize,
     /// Bytes of event data in `prefetched`.

@@ -1,6 +1,6 @@
 //! Client-side limits: a cap on requests in flight, and request and token rates per minute.
 //!
-//! The rate limiters are the pure state machines of `claude_kit_core::limit`; this module
+//! The rate limiters are the pure state machines of `claude_kit_core::policy::limit`; this module
 //! only asks them when the next request may go and sleeps until then on the client's runtime.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use async_lock::{Semaphore, SemaphoreGuardArc};
 use http::HeaderMap;
 
-use claude_kit_core::limit::{RateLimitInfo, RateLimiter};
-use claude_kit_core::rt::{Runtime, saturating_deadline};
+use claude_kit_core::policy::limit::{RateLimitInfo, RateLimiter};
+use claude_kit_rt::{Runtime, saturating_deadline};
 
 use crate::stats::Counters;
 

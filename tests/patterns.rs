@@ -54,7 +54,7 @@ async fn guarded<F: Future>(dropped: Arc<AtomicBool>, future: F) -> F::Output {
 
 /// Bounds a wait that would hang on a bug, so that the bug is a failure and not a hang.
 async fn bounded<F: Future>(rt: &Rt, future: F) -> F::Output {
-    claude_kit_core::rt::timeout(&**rt, Duration::from_secs(30), future)
+    claude_kit_rt::timeout(&**rt, Duration::from_secs(30), future)
         .await
         .expect("did not finish: deadlock")
 }

@@ -16,7 +16,7 @@
 //!
 //! ```
 //! use claude_kit_async_std::AsyncStdRuntime;
-//! use claude_kit_core::rt::{self, Runtime};
+//! use claude_kit_rt::{self as rt, Runtime};
 //! use std::time::Duration;
 //!
 //! let runtime = AsyncStdRuntime::new();
@@ -34,7 +34,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 
 /// A [`Runtime`] on async-std.
 ///
@@ -43,7 +43,7 @@ use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 ///
 /// ```
 /// use claude_kit_async_std::AsyncStdRuntime;
-/// use claude_kit_core::rt::Runtime;
+/// use claude_kit_rt::Runtime;
 ///
 /// let runtime = AsyncStdRuntime::new();
 /// assert_eq!(runtime.name(), "async-std");

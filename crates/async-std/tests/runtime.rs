@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use claude_kit_async_std::AsyncStdRuntime;
-use claude_kit_core::rt::Runtime;
+use claude_kit_rt::Runtime;
 use futures::channel::oneshot;
 use futures::future::{Either, select};
 use futures::{AsyncReadExt, AsyncWriteExt};

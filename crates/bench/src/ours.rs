@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use claude_kit::rt::Runtime;
 use claude_kit::{Client, MessageRequest};
 use claude_kit_async_std::AsyncStdRuntime;
-use claude_kit_core::rt;
+use claude_kit_rt as rt;
 use claude_kit_smol::SmolRuntime;
 use claude_kit_tokio::TokioRuntime;
 

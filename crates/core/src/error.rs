@@ -58,7 +58,7 @@ pub enum Error {
         request_id: Option<String>,
         /// The `anthropic-ratelimit-*` and `retry-after` headers of the response, when it
         /// had any.
-        rate_limit: Option<Box<crate::limit::RateLimitInfo>>,
+        rate_limit: Option<Box<crate::policy::limit::RateLimitInfo>>,
     },
 
     /// The TCP connection (or the TLS handshake, or a proxy tunnel) could not be established.
@@ -289,7 +289,7 @@ impl Error {
     /// Attaches the rate-limit information of the response `headers` to an API error.
     pub fn with_rate_limit(mut self, headers: &http::HeaderMap) -> Self {
         if let Error::Api { rate_limit, .. } = &mut self {
-            let info = crate::limit::RateLimitInfo::from_headers(headers);
+            let info = crate::policy::limit::RateLimitInfo::from_headers(headers);
             if !info.is_empty() {
                 *rate_limit = Some(Box::new(info));
             }
@@ -298,7 +298,7 @@ impl Error {
     }
 
     /// The rate-limit information of the response, for API errors that had it.
-    pub fn rate_limit(&self) -> Option<&crate::limit::RateLimitInfo> {
+    pub fn rate_limit(&self) -> Option<&crate::policy::limit::RateLimitInfo> {
         match self {
             Error::Api { rate_limit, .. } => rate_limit.as_deref(),
             _ => None,

@@ -5,8 +5,8 @@
 //! - [`types`]: serde models of the Anthropic Messages API. Unknown content blocks and unknown
 //!   fields are kept as raw JSON, never dropped and never an error.
 //! - [`Error`]: the one error type users match on.
-//! - [`rt`]: the [`Runtime`](rt::Runtime) trait that adapters implement for tokio, smol,
-//!   async-std or any other executor, and small helpers built only on that trait.
+//! - [`policy`]: retry, rate-limit and deadline decisions, as pure functions of `now`.
+//! - [`sse`], [`stream`], [`jsonl`], [`accumulate`]: sans-IO decoders of the wire formats.
 //! - [`transport`]: the [`Transport`](transport::Transport) trait: an HTTP request in, a
 //!   streaming HTTP response out. The hyper transport implements it; so can a proxy, a recorder
 //!   or a test double.
@@ -18,11 +18,9 @@
 pub mod accumulate;
 pub mod error;
 pub mod jsonl;
-pub mod limit;
 pub mod partial_json;
+pub mod policy;
 pub mod redact;
-pub mod retry;
-pub mod rt;
 pub mod sse;
 pub mod stream;
 pub mod transport;

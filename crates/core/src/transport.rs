@@ -7,8 +7,7 @@
 //!
 //! ```
 //! use bytes::Bytes;
-//! use claude_kit_core::rt::BoxFuture;
-//! use claude_kit_core::transport::{Body, Transport};
+//! use claude_kit_core::transport::{Body, BoxFuture, Transport};
 //!
 //! /// Answers every request with the same JSON document.
 //! #[derive(Debug)]
@@ -39,7 +38,12 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 
 use crate::Error;
-use crate::rt::BoxFuture;
+
+/// A boxed, `Send` future, as the dyn-compatible [`Transport`] returns it.
+///
+/// The futures are `'static` (they own what they need) because callers spawn and store them,
+/// which a future borrowing `&self` could not be.
+pub type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Sends one HTTP request and returns the response with a streaming body.
 ///

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use claude_kit_core::limit::{Limit, RateLimitInfo, RateLimiter};
+use claude_kit_core::policy::limit::{Limit, RateLimitInfo, RateLimiter};
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 

@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use claude_kit_core::retry::{Decision, Failure, RETRY_COUNT_HEADER, RetryEvent, RetryPolicy};
+use claude_kit_core::policy::retry::{
+    Decision, Failure, RETRY_COUNT_HEADER, RetryEvent, RetryPolicy,
+};
 use claude_kit_core::{ApiErrorKind, TimeoutPhase};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use proptest::prelude::*;

@@ -1,4 +1,4 @@
-//! Glue between `futures-io` streams (what every [`Runtime`](claude_kit_core::rt::Runtime)
+//! Glue between `futures-io` streams (what every [`Runtime`](claude_kit_rt::Runtime)
 //! hands out) and hyper's own I/O traits.
 //!
 //! hyper 1.x reads into possibly uninitialised memory through [`hyper::rt::ReadBufCursor`],

@@ -7,7 +7,7 @@
 //! executor of your own. It pulls neither tokio's reactor nor hyper-util's legacy client.
 //!
 //! ```no_run
-//! # fn demo(runtime: std::sync::Arc<dyn claude_kit_core::rt::Runtime>) -> claude_kit_core::Result<()> {
+//! # fn demo(runtime: std::sync::Arc<dyn claude_kit_rt::Runtime>) -> claude_kit_core::Result<()> {
 //! use std::time::Duration;
 //! use claude_kit_hyper::HyperTransport;
 //!
@@ -54,9 +54,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime};
 use claude_kit_core::transport::{Body, ConnectTimeout, Transport};
 use claude_kit_core::{Error, TimeoutPhase};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime};
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri, Version};
 use http_body::Body as _;
@@ -595,7 +595,7 @@ impl Inner {
             }));
             Ok(sender)
         };
-        let sender = claude_kit_core::rt::timeout(&*self.runtime, connect_timeout, open)
+        let sender = claude_kit_rt::timeout(&*self.runtime, connect_timeout, open)
             .await
             .unwrap_or(Err(Error::Timeout {
                 phase: TimeoutPhase::Connect,

@@ -12,7 +12,7 @@
 //! built on it (async-std, for one) can reuse them.
 //!
 //! ```
-//! use claude_kit_core::rt::{self, Runtime};
+//! use claude_kit_rt::{self as rt, Runtime};
 //! use claude_kit_smol::SmolRuntime;
 //! use std::time::Duration;
 //!
@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_executor::Executor;
-use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 
 pub mod net;
 pub mod timer;
@@ -44,7 +44,7 @@ pub mod timer;
 /// Cloning is cheap and clones share the executor.
 ///
 /// ```
-/// use claude_kit_core::rt::Runtime;
+/// use claude_kit_rt::Runtime;
 /// use claude_kit_smol::SmolRuntime;
 ///
 /// let runtime = SmolRuntime::new();
@@ -75,7 +75,7 @@ impl SmolRuntime {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use claude_kit_core::rt;
+    /// use claude_kit_rt;
     /// use claude_kit_smol::SmolRuntime;
     ///
     /// let executor = Arc::new(async_executor::Executor::new());
@@ -104,7 +104,7 @@ impl SmolRuntime {
 /// (`claude_kit::rt::runtime_name()`) and synchronous APIs refuse to block it.
 ///
 /// ```
-/// use claude_kit_core::rt::ThreadContext;
+/// use claude_kit_rt::ThreadContext;
 ///
 /// let inside = claude_kit_smol::block_on(async { ThreadContext::current() });
 /// assert!(matches!(inside, Some(ThreadContext::Async(Some(rt))) if rt.name() == "smol"));

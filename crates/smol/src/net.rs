@@ -2,7 +2,7 @@
 
 use std::io;
 
-use claude_kit_core::rt::{AsyncIo, BoxFuture};
+use claude_kit_rt::{AsyncIo, BoxFuture};
 
 /// Resolves `host` and connects to `host:port` with [`async_net::TcpStream`], with
 /// `TCP_NODELAY` set: the body of [`Runtime::connect_tcp`] for async-io executors.
@@ -21,7 +21,7 @@ use claude_kit_core::rt::{AsyncIo, BoxFuture};
 /// # Ok::<_, std::io::Error>(())
 /// ```
 ///
-/// [`Runtime::connect_tcp`]: claude_kit_core::rt::Runtime::connect_tcp
+/// [`Runtime::connect_tcp`]: claude_kit_rt::Runtime::connect_tcp
 pub fn connect_tcp(host: &str, port: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
     let host = host.to_owned();
     Box::pin(async move {

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::Timer;
-use claude_kit_core::rt::Sleep;
+use claude_kit_rt::Sleep;
 
 /// A [`Sleep`] backed by an [`async_io::Timer`].
 ///
@@ -45,7 +45,7 @@ impl Sleep for AsyncIoSleep {
 
 /// A boxed [`AsyncIoSleep`]: the body of [`Runtime::sleep_until`] for async-io executors.
 ///
-/// [`Runtime::sleep_until`]: claude_kit_core::rt::Runtime::sleep_until
+/// [`Runtime::sleep_until`]: claude_kit_rt::Runtime::sleep_until
 pub fn sleep_until(deadline: Instant) -> Pin<Box<dyn Sleep>> {
     Box::pin(AsyncIoSleep::at(deadline))
 }

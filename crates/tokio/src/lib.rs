@@ -11,7 +11,7 @@
 //! ([`Builder::enable_all`](tokio::runtime::Builder::enable_all); `#[tokio::main]` does).
 //!
 //! ```
-//! use claude_kit_core::rt::{self, Runtime};
+//! use claude_kit_rt::{self as rt, Runtime};
 //! use claude_kit_tokio::TokioRuntime;
 //! use std::time::Duration;
 //!
@@ -35,7 +35,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -45,7 +45,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 /// Cloning is cheap and clones use the same tokio runtime.
 ///
 /// ```
-/// use claude_kit_core::rt::Runtime;
+/// use claude_kit_rt::Runtime;
 /// use claude_kit_tokio::TokioRuntime;
 ///
 /// let tokio_rt = tokio::runtime::Builder::new_multi_thread()
@@ -158,7 +158,7 @@ impl TokioRuntime {
     /// outside any tokio runtime. Prefer your own runtime (`#[tokio::main]`) when you have one.
     ///
     /// ```
-    /// use claude_kit_core::rt::{self, Runtime};
+    /// use claude_kit_rt::{self as rt, Runtime};
     /// use claude_kit_tokio::TokioRuntime;
     ///
     /// let runtime = TokioRuntime::global()?;
@@ -217,7 +217,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// (`claude_kit::blocking::Client` holds one).
 ///
 /// ```
-/// use claude_kit_core::rt::{self, Runtime};
+/// use claude_kit_rt::{self as rt, Runtime};
 /// use claude_kit_tokio::OwnedRuntime;
 ///
 /// let owned = OwnedRuntime::with_worker_threads(1)?;

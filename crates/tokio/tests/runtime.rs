@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use claude_kit_core::rt::Runtime;
+use claude_kit_rt::Runtime;
 use claude_kit_tokio::TokioRuntime;
 use futures::channel::oneshot;
 use futures::future::{Either, select};

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_net::{TcpListener, TcpStream};
-use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// A runtime for tests: async-io timers and sockets, a std thread per spawned task.

@@ -27,7 +27,7 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant, SystemTime};
-//! use claude_kit_core::retry::{Decision, Failure, RetryPolicy};
+//! use claude_kit_core::policy::retry::{Decision, Failure, RetryPolicy};
 //! use http::{HeaderMap, HeaderValue, StatusCode};
 //!
 //! let policy = RetryPolicy::new();
@@ -123,7 +123,7 @@ impl<'a> Failure<'a> {
     /// closed client), and for an error status without its headers.
     ///
     /// ```
-    /// use claude_kit_core::retry::Failure;
+    /// use claude_kit_core::policy::retry::Failure;
     /// use claude_kit_core::{Error, redact::Secrets};
     ///
     /// let event = Error::stream_event(br#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#, &Secrets::none());
@@ -404,7 +404,7 @@ impl RetryPolicy {
             return Decision::GiveUp;
         }
         let delay = self.delay(failure, retries_done, wall_now, random);
-        Decision::RetryAt(crate::rt::saturating_deadline(now, delay))
+        Decision::RetryAt(crate::policy::saturating_deadline(now, delay))
     }
 
     /// How long to wait before the next retry (what [`decide`](Self::decide) uses).

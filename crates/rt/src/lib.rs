@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use std::{io, pin::Pin, time::Instant};
-//! use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+//! use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 //!
 //! /// A runtime that cannot do anything: enough to show the shape.
 //! #[derive(Debug)]
@@ -141,9 +141,9 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// The default panics if the OS refuses to start a thread, as [`std::thread::spawn`] does.
     ///
     /// ```
-    /// use claude_kit_core::rt::Runtime;
+    /// use claude_kit_rt::Runtime;
     /// # use std::{io, pin::Pin, time::Instant};
-    /// # use claude_kit_core::rt::{AsyncIo, BoxFuture, Sleep};
+    /// # use claude_kit_rt::{AsyncIo, BoxFuture, Sleep};
     /// # #[derive(Debug)] struct Inert;
     /// # impl Runtime for Inert {
     /// #     fn name(&self) -> &'static str { "inert" }
@@ -193,9 +193,9 @@ where
 /// built on the SDK that they may block this thread.
 ///
 /// ```
-/// use claude_kit_core::rt::{self, Runtime};
+/// use claude_kit_rt::{self as rt, Runtime};
 /// # use std::{io, pin::Pin, time::Instant};
-/// # use claude_kit_core::rt::{AsyncIo, BoxFuture, Sleep};
+/// # use claude_kit_rt::{AsyncIo, BoxFuture, Sleep};
 /// # #[derive(Debug)] struct Inert;
 /// # impl Runtime for Inert {
 /// #     fn name(&self) -> &'static str { "inert" }
@@ -243,9 +243,9 @@ where
 /// as with `std::thread::JoinHandle::join().unwrap()`.
 ///
 /// ```
-/// use claude_kit_core::rt;
+/// use claude_kit_rt;
 /// # use std::{io, pin::Pin, time::Instant};
-/// # use claude_kit_core::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+/// # use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 /// # #[derive(Debug)] struct Inert;
 /// # impl Runtime for Inert {
 /// #     fn name(&self) -> &'static str { "inert" }
@@ -394,7 +394,7 @@ pub type SharedRuntime = Arc<dyn Runtime>;
 /// Marks nest: [`enter`](Self::enter) returns a guard that restores the previous mark.
 ///
 /// ```
-/// use claude_kit_core::rt::ThreadContext;
+/// use claude_kit_rt::ThreadContext;
 ///
 /// assert!(ThreadContext::current().is_none());
 /// let marked = ThreadContext::Async(None).scope(async { ThreadContext::current() });
@@ -423,7 +423,7 @@ impl ThreadContext {
     /// Marks this thread until the guard is dropped, which restores the previous mark.
     ///
     /// ```
-    /// use claude_kit_core::rt::ThreadContext;
+    /// use claude_kit_rt::ThreadContext;
     ///
     /// let guard = ThreadContext::Blocking.enter();
     /// assert!(matches!(ThreadContext::current(), Some(ThreadContext::Blocking)));
@@ -442,7 +442,7 @@ impl ThreadContext {
     /// polled), and the previous mark restored in between.
     ///
     /// ```
-    /// use claude_kit_core::rt::ThreadContext;
+    /// use claude_kit_rt::ThreadContext;
     ///
     /// let future = ThreadContext::Blocking.scope(async { ThreadContext::current() });
     /// let seen = futures::executor::block_on(future);

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use claude_kit_core::limit::{RateLimitInfo, RateLimiter};
+//! use claude_kit_core::policy::limit::{RateLimitInfo, RateLimiter};
 //!
 //! // 60 requests per minute, at most 2 at once: one every second after the burst.
 //! let start = Instant::now();
@@ -113,7 +113,7 @@ impl RateLimiter {
         self.full_at = if debt.is_zero() {
             None
         } else {
-            Some(crate::rt::saturating_deadline(now, debt))
+            Some(crate::policy::saturating_deadline(now, debt))
         };
     }
 
@@ -132,7 +132,7 @@ impl RateLimiter {
             self.set_debt(debt, now);
             Ok(())
         } else {
-            Err(crate::rt::saturating_deadline(now, debt - capacity))
+            Err(crate::policy::saturating_deadline(now, debt - capacity))
         }
     }
 
@@ -188,7 +188,7 @@ pub struct RateLimitInfo {
     /// `anthropic-ratelimit-output-tokens-*`: output tokens per minute.
     pub output_tokens: Option<Limit>,
     /// `retry-after` in seconds (whole or fractional). The HTTP-date form is left to
-    /// [`crate::retry`], which is given the wall clock.
+    /// [`retry`](super::retry), which is given the wall clock.
     pub retry_after: Option<Duration>,
 }
 
@@ -220,7 +220,7 @@ impl Limit {
     pub fn reset_at(&self, now: Instant, wall_now: SystemTime) -> Option<Instant> {
         let reset = self.reset?;
         let ahead = reset.duration_since(wall_now).unwrap_or(Duration::ZERO);
-        Some(crate::rt::saturating_deadline(now, ahead))
+        Some(crate::policy::saturating_deadline(now, ahead))
     }
 }
 
