@@ -59,18 +59,10 @@
 use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
-#[cfg(any(
-    feature = "runtime-tokio",
-    feature = "runtime-smol",
-    feature = "runtime-async-std"
-))]
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use claude_kit_rt::{
-    AsyncIo, BoxFuture, ContextGuard, Elapsed, JoinHandle, Runtime, Scoped, SharedRuntime, Sleep,
-    ThreadContext, saturating_deadline,
-};
+use claude_kit_rt::context::{self, Adapter, ThreadContext};
+pub use claude_kit_rt::{AsyncIo, BoxFuture, Elapsed, JoinHandle, Runtime, SharedRuntime, Sleep};
 
 #[cfg(feature = "runtime-async-std")]
 pub use claude_kit_async_std::AsyncStdRuntime;
@@ -80,6 +72,21 @@ pub use claude_kit_smol::SmolRuntime;
 pub use claude_kit_tokio::TokioRuntime;
 
 use crate::Error;
+
+/// The adapters this build compiles in, in the order [`block_on`] prefers them: the one list
+/// every choice of this module reads.
+const ADAPTERS: &[Adapter] = &[
+    #[cfg(feature = "runtime-tokio")]
+    claude_kit_tokio::ADAPTER,
+    #[cfg(feature = "runtime-smol")]
+    claude_kit_smol::ADAPTER,
+    #[cfg(feature = "runtime-async-std")]
+    claude_kit_async_std::ADAPTER,
+];
+
+fn config(error: context::NoRuntime) -> Error {
+    Error::config(error.to_string())
+}
 
 /// The helpers of this module with the runtime passed explicitly, for code that holds one
 /// (a library given a runtime, or `client.runtime()`).
@@ -104,7 +111,7 @@ pub mod with_runtime {
 
 /// The environment variable that picks the runtime at run time: `tokio`, `smol` or
 /// `async-std` (see the [module docs](self)).
-pub const RUNTIME_ENV: &str = "CLAUDE_KIT_RUNTIME";
+pub const RUNTIME_ENV: &str = context::RUNTIME_ENV;
 
 /// One of the runtimes claude-kit ships an adapter for.
 ///
@@ -151,65 +158,42 @@ impl RuntimeKind {
     }
 
     /// Whether its feature is enabled in this build.
-    pub const fn is_enabled(self) -> bool {
-        match self {
-            Self::Tokio => cfg!(feature = "runtime-tokio"),
-            Self::Smol => cfg!(feature = "runtime-smol"),
-            Self::AsyncStd => cfg!(feature = "runtime-async-std"),
-        }
+    pub fn is_enabled(self) -> bool {
+        self.adapter().is_some()
+    }
+
+    fn adapter(self) -> Option<&'static Adapter> {
+        ADAPTERS.iter().find(|adapter| adapter.name == self.name())
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
     }
 
     /// The kind [`RUNTIME_ENV`] asks for: `Ok(None)` when it is unset or empty, an
     /// [`Error::Config`] when it names an unknown runtime or one whose feature is off.
     pub fn from_env() -> Result<Option<Self>, Error> {
-        let Some(value) = std::env::var_os(RUNTIME_ENV) else {
-            return Ok(None);
-        };
-        let value = value.to_string_lossy();
-        let value = value.trim();
-        if value.is_empty() {
-            return Ok(None);
-        }
-        let kind: Self = value
-            .parse()
-            .map_err(|e| Error::config(format!("{RUNTIME_ENV}={value:?}: {e}")))?;
-        kind.check_enabled()?;
-        Ok(Some(kind))
+        Ok(context::adapter_from_env(ADAPTERS)
+            .map_err(config)?
+            .and_then(|adapter| Self::from_name(adapter.name)))
     }
 
     /// What [`block_on`] and `blocking::Client` run on: [`RUNTIME_ENV`] if set, else the
     /// first enabled of tokio, smol, async-std; an [`Error::Config`] naming the features when
     /// none is enabled.
     pub fn preferred() -> Result<Self, Error> {
-        if let Some(kind) = Self::from_env()? {
-            return Ok(kind);
-        }
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.is_enabled())
-            .ok_or_else(|| Error::config(NO_RUNTIME_FEATURE))
+        let adapter = context::preferred(ADAPTERS).map_err(config)?;
+        Self::from_name(adapter.name).ok_or_else(|| Error::config(context::NO_RUNTIME_FEATURE))
     }
 
     /// A handle to this runtime usable from anywhere: smol's and async-std's global
     /// executors, or for tokio the runtime the caller is in, else a process-wide one
     /// (`claude_kit_tokio::TokioRuntime::global`).
     pub fn runtime(self) -> Result<SharedRuntime, Error> {
-        self.check_enabled()?;
-        match self {
-            #[cfg(feature = "runtime-tokio")]
-            Self::Tokio => Ok(match claude_kit_tokio::TokioRuntime::try_current() {
-                Some(runtime) => Arc::new(runtime),
-                None => Arc::new(
-                    claude_kit_tokio::TokioRuntime::global()
-                        .map_err(|e| Error::config(e.to_string()))?,
-                ),
-            }),
-            #[cfg(feature = "runtime-smol")]
-            Self::Smol => Ok(Arc::new(claude_kit_smol::SmolRuntime::new())),
-            #[cfg(feature = "runtime-async-std")]
-            Self::AsyncStd => Ok(Arc::new(claude_kit_async_std::AsyncStdRuntime::new())),
-            #[allow(unreachable_patterns)]
-            _ => unreachable!("check_enabled rejected disabled runtimes"),
+        let adapter = self.enabled_adapter()?;
+        match (adapter.try_current)() {
+            Some(runtime) => Ok(runtime),
+            None => (adapter.owned)().map_err(|e| Error::config(e.to_string())),
         }
     }
 
@@ -232,34 +216,20 @@ impl RuntimeKind {
         if in_async_context() {
             panic!("{BLOCK_ON_IN_ASYNC}");
         }
-        if let Err(error) = self.check_enabled() {
-            panic!("{error}");
-        }
-        match self {
-            #[cfg(feature = "runtime-tokio")]
-            Self::Tokio => claude_kit_tokio::block_on(future),
-            #[cfg(feature = "runtime-smol")]
-            Self::Smol => claude_kit_smol::block_on(future),
-            #[cfg(feature = "runtime-async-std")]
-            Self::AsyncStd => claude_kit_async_std::block_on(future),
-            #[allow(unreachable_patterns)]
-            _ => {
-                drop(future);
-                unreachable!("check_enabled rejected disabled runtimes")
-            }
+        match self.enabled_adapter() {
+            Ok(adapter) => adapter.run(future),
+            Err(error) => panic!("{error}"),
         }
     }
 
-    fn check_enabled(self) -> Result<(), Error> {
-        if self.is_enabled() {
-            Ok(())
-        } else {
-            Err(Error::config(format!(
+    fn enabled_adapter(self) -> Result<&'static Adapter, Error> {
+        self.adapter().ok_or_else(|| {
+            Error::config(format!(
                 "the {} runtime is not compiled in: enable the claude-kit feature `{}`",
                 self.name(),
                 self.feature()
-            )))
-        }
+            ))
+        })
     }
 }
 
@@ -289,18 +259,11 @@ impl FromStr for RuntimeKind {
     type Err = UnknownRuntime;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "tokio" => Ok(Self::Tokio),
-            "smol" => Ok(Self::Smol),
-            "async-std" | "async_std" | "asyncstd" => Ok(Self::AsyncStd),
-            _ => Err(UnknownRuntime(name.to_owned())),
-        }
+        context::normalise(name)
+            .and_then(Self::from_name)
+            .ok_or_else(|| UnknownRuntime(name.to_owned()))
     }
 }
-
-const NO_RUNTIME_FEATURE: &str = "no async runtime feature is enabled: enable one of the \
-     claude-kit features `runtime-tokio`, `runtime-smol` or `runtime-async-std`, or pass a \
-     runtime with ClientBuilder::runtime";
 
 const BLOCK_ON_IN_ASYNC: &str = "claude_kit::rt::block_on called from async code (the event \
      loop is already running): .await the future instead, or run the blocking part with \
@@ -321,30 +284,7 @@ const BLOCK_ON_IN_ASYNC: &str = "claude_kit::rt::block_on called from async code
 /// assert!(name.is_ok());
 /// ```
 pub fn current_runtime() -> Result<SharedRuntime, Error> {
-    if let Some(runtime) = runtime_in_context() {
-        return Ok(runtime);
-    }
-    if let Some(kind) = RuntimeKind::from_env()? {
-        return kind.runtime();
-    }
-    #[cfg(feature = "runtime-smol")]
-    return Ok(Arc::new(claude_kit_smol::SmolRuntime::new()));
-    #[cfg(all(feature = "runtime-async-std", not(feature = "runtime-smol")))]
-    return Ok(Arc::new(claude_kit_async_std::AsyncStdRuntime::new()));
-    #[allow(unreachable_code)]
-    Err(Error::config(if cfg!(feature = "runtime-tokio") {
-        "no async runtime available: called outside a tokio runtime; call it inside one \
-         (e.g. in #[tokio::main] or claude_kit::rt::block_on), set CLAUDE_KIT_RUNTIME=tokio, \
-         enable the `runtime-smol` or `runtime-async-std` feature, or pass one with \
-         ClientBuilder::runtime"
-    } else {
-        NO_RUNTIME_FEATURE
-    }))
-}
-
-/// The same as [`current_runtime`], under its former name.
-pub fn default_runtime() -> Result<SharedRuntime, Error> {
-    current_runtime()
+    context::choose(ADAPTERS, None).map_err(config)
 }
 
 /// The name of the runtime the caller runs in (`"tokio"`, `"smol"`, `"async-std"`, or a
@@ -366,41 +306,15 @@ pub fn runtime_name() -> Option<&'static str> {
     runtime_in_context().map(|runtime| runtime.name())
 }
 
-/// The runtime of the caller's context: the innermost mark, tokio's context, an async-std task.
 fn runtime_in_context() -> Option<SharedRuntime> {
-    if let Some(ThreadContext::Async(Some(runtime))) = ThreadContext::current() {
-        return Some(runtime);
-    }
-    #[cfg(feature = "runtime-tokio")]
-    if let Some(runtime) = claude_kit_tokio::TokioRuntime::try_current() {
-        return Some(Arc::new(runtime));
-    }
-    #[cfg(feature = "runtime-async-std")]
-    if let Some(runtime) = claude_kit_async_std::AsyncStdRuntime::try_current() {
-        return Some(Arc::new(runtime));
-    }
-    None
+    context::runtime_in_context(ADAPTERS)
 }
 
 /// Whether the calling thread is polling async code, so that blocking it would stall (or
 /// deadlock) its event loop. A [`spawn_blocking`] closure may block even though a tokio
 /// context is present on its thread.
 pub(crate) fn in_async_context() -> bool {
-    match ThreadContext::current() {
-        Some(ThreadContext::Async(_)) => true,
-        Some(ThreadContext::Blocking) => false,
-        None => {
-            #[cfg(feature = "runtime-tokio")]
-            if claude_kit_tokio::TokioRuntime::try_current().is_some() {
-                return true;
-            }
-            #[cfg(feature = "runtime-async-std")]
-            if claude_kit_async_std::AsyncStdRuntime::try_current().is_some() {
-                return true;
-            }
-            false
-        }
-    }
+    context::in_async_context(ADAPTERS)
 }
 
 #[track_caller]
@@ -427,7 +341,7 @@ fn expect_runtime() -> SharedRuntime {
 #[track_caller]
 pub fn sleep(duration: Duration) -> std::pin::Pin<Box<dyn Sleep>> {
     let runtime = expect_runtime();
-    runtime.sleep_until(saturating_deadline(runtime.now(), duration))
+    runtime.sleep_until(claude_kit_rt::saturating_deadline(runtime.now(), duration))
 }
 
 /// Waits until `deadline`, on the current runtime's timer.
@@ -560,8 +474,8 @@ where
 ///     assert_eq!(name, Some(runtime.name()));
 /// });
 /// ```
-pub fn scope<F: Future>(runtime: SharedRuntime, future: F) -> Scoped<F> {
-    ThreadContext::Async(Some(runtime)).scope(future)
+pub fn scope<F: Future>(runtime: SharedRuntime, future: F) -> impl Future<Output = F::Output> {
+    context::scope(runtime, future)
 }
 
 /// Runs a future to completion, blocking the current thread: `asyncio.run` for Rust.
@@ -587,7 +501,7 @@ pub fn scope<F: Future>(runtime: SharedRuntime, future: F) -> Scoped<F> {
 pub fn block_on<F: Future>(future: F) -> F::Output {
     match RuntimeKind::preferred() {
         Ok(kind) => kind.block_on(future),
-        Err(_) if RuntimeKind::ALL.iter().all(|kind| !kind.is_enabled()) => {
+        Err(_) if ADAPTERS.is_empty() => {
             if in_async_context() {
                 panic!("{BLOCK_ON_IN_ASYNC}");
             }

@@ -63,8 +63,8 @@ async fn spawn_blocking_runs_off_the_async_thread(runtime: Rt) {
         let (thread, sum) = rt::spawn_blocking(|| {
             // The closure may block: it is marked as blocking code.
             assert!(matches!(
-                rt::ThreadContext::current(),
-                Some(rt::ThreadContext::Blocking)
+                claude_kit_rt::context::ThreadContext::current(),
+                Some(claude_kit_rt::context::ThreadContext::Blocking)
             ));
             std::thread::sleep(Duration::from_millis(5));
             (std::thread::current().id(), (1..=100u64).sum::<u64>())

@@ -26,14 +26,6 @@ fn elsewhere_it_is_smol() {
 }
 
 #[test]
-fn default_runtime_is_an_alias() {
-    assert_eq!(
-        claude_kit::rt::default_runtime().unwrap().name(),
-        current_runtime().unwrap().name()
-    );
-}
-
-#[test]
 fn block_on_runs_a_client_call() {
     // `rt::block_on` is what examples use: no runtime named anywhere.
     let server = claude_kit_mock::MockServer::start();

@@ -8,7 +8,8 @@ use futures_util::future::{FutureExt, poll_fn};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::gather::Progress;
-use crate::rt::{SharedRuntime, saturating_deadline};
+use crate::rt::SharedRuntime;
+use claude_kit_rt::saturating_deadline;
 
 /// What a [`deadline_batch`] finished before its deadline, and what it cancelled.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,7 +34,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_rt::context::{Adapter, SharedRuntime, ThreadContext};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 
 /// A [`Runtime`] on async-std.
 ///
@@ -110,3 +111,15 @@ impl Runtime for AsyncStdRuntime {
         claude_kit_smol::net::connect_tcp(host, port)
     }
 }
+
+/// This adapter, as a crate that chooses among runtimes lists it
+/// (see [`claude_kit_rt::context::choose`]).
+pub const ADAPTER: Adapter = Adapter {
+    name: "async-std",
+    feature: "runtime-async-std",
+    try_current: || {
+        AsyncStdRuntime::try_current().map(|runtime| Arc::new(runtime) as SharedRuntime)
+    },
+    owned: || Ok(Arc::new(AsyncStdRuntime::new())),
+    block_on: |future| block_on(future),
+};

@@ -43,6 +43,9 @@
 //! # let _ = Inert.name();
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -51,8 +54,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+pub mod context;
+
+pub use context::SharedRuntime;
+use context::ThreadContext;
 
 use futures_channel::oneshot;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -189,7 +196,7 @@ where
 /// A closure cannot be interrupted: dropping the [`JoinHandle`] before the closure started
 /// means it never starts, but once it runs it runs to the end (its result is then discarded).
 /// A panic in the closure resumes in the task that awaits the handle. While the closure runs,
-/// [`ThreadContext::current`] is [`ThreadContext::Blocking`], which tells synchronous APIs
+/// [`ThreadContext::current`](context::ThreadContext::current) is [`ThreadContext::Blocking`](context::ThreadContext::Blocking), which tells synchronous APIs
 /// built on the SDK that they may block this thread.
 ///
 /// ```
@@ -368,128 +375,10 @@ pub async fn sleep(runtime: &dyn Runtime, duration: Duration) {
 }
 
 /// `now + duration`, clamped to a far but representable instant instead of overflowing
-/// (`Duration::MAX` means "no deadline" to callers).
+/// (`Duration::MAX` means "no deadline" to callers). Public for the crates that arm timers
+/// on a [`Runtime`] from a length (`sleep_until` takes an instant).
 pub fn saturating_deadline(now: Instant, duration: Duration) -> Instant {
     const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
     now.checked_add(duration.min(FAR))
         .unwrap_or_else(|| now + Duration::from_secs(3600))
-}
-
-/// A shared runtime handle, as the client holds it.
-pub type SharedRuntime = Arc<dyn Runtime>;
-
-/// What the current thread is doing, as far as the code that drives it said so.
-///
-/// Executors' `block_on` helpers in the adapters, `claude_kit::rt::block_on` and the tasks
-/// of `claude_kit::rt::spawn` mark the thread [`Async`](Self::Async) while they poll a
-/// future; [`spawn_blocking`] marks it [`Blocking`](Self::Blocking) while a closure runs.
-/// Two things read it:
-///
-/// - the runtime-implicit helpers of `claude_kit::rt` (`sleep`, `spawn`, …) use the
-///   runtime of the innermost `Async` mark;
-/// - synchronous APIs (`claude_kit::blocking`) refuse to block a thread that polls async
-///   code (the deadlock behind Python's "event loop is already running"), and know that a
-///   `Blocking` thread may block although a runtime context is present there.
-///
-/// Marks nest: [`enter`](Self::enter) returns a guard that restores the previous mark.
-///
-/// ```
-/// use claude_kit_rt::ThreadContext;
-///
-/// assert!(ThreadContext::current().is_none());
-/// let marked = ThreadContext::Async(None).scope(async { ThreadContext::current() });
-/// let inside = futures::executor::block_on(marked);
-/// assert!(matches!(inside, Some(ThreadContext::Async(None))));
-/// assert!(ThreadContext::current().is_none());
-/// ```
-#[derive(Debug, Clone)]
-pub enum ThreadContext {
-    /// The thread is polling async code, on this runtime when it is known.
-    Async(Option<SharedRuntime>),
-    /// The thread runs a blocking closure of [`spawn_blocking`]: it may block.
-    Blocking,
-}
-
-thread_local! {
-    static CONTEXT: RefCell<Option<ThreadContext>> = const { RefCell::new(None) };
-}
-
-impl ThreadContext {
-    /// The innermost mark on this thread, or `None` when nothing marked it.
-    pub fn current() -> Option<ThreadContext> {
-        CONTEXT.with(|context| context.borrow().clone())
-    }
-
-    /// Marks this thread until the guard is dropped, which restores the previous mark.
-    ///
-    /// ```
-    /// use claude_kit_rt::ThreadContext;
-    ///
-    /// let guard = ThreadContext::Blocking.enter();
-    /// assert!(matches!(ThreadContext::current(), Some(ThreadContext::Blocking)));
-    /// drop(guard);
-    /// assert!(ThreadContext::current().is_none());
-    /// ```
-    pub fn enter(self) -> ContextGuard {
-        let previous = CONTEXT.with(|context| context.replace(Some(self)));
-        ContextGuard {
-            previous,
-            _not_send: std::marker::PhantomData,
-        }
-    }
-
-    /// `future`, with this mark on the thread during each of its polls (wherever it is
-    /// polled), and the previous mark restored in between.
-    ///
-    /// ```
-    /// use claude_kit_rt::ThreadContext;
-    ///
-    /// let future = ThreadContext::Blocking.scope(async { ThreadContext::current() });
-    /// let seen = futures::executor::block_on(future);
-    /// assert!(matches!(seen, Some(ThreadContext::Blocking)));
-    /// ```
-    pub fn scope<F: Future>(self, future: F) -> Scoped<F> {
-        Scoped {
-            context: self,
-            future,
-        }
-    }
-}
-
-/// Restores the previous [`ThreadContext`] when dropped; see [`ThreadContext::enter`].
-#[must_use = "the mark is removed when the guard is dropped"]
-#[derive(Debug)]
-pub struct ContextGuard {
-    previous: Option<ThreadContext>,
-    /// The guard restores a thread-local: it must be dropped on the thread it was made on.
-    _not_send: std::marker::PhantomData<*const ()>,
-}
-
-impl Drop for ContextGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // `try_with`: a guard dropped during thread teardown has nothing left to restore.
-        let _ = CONTEXT.try_with(|context| context.replace(previous));
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A future polled under a [`ThreadContext`] mark; see [`ThreadContext::scope`].
-    #[derive(Debug)]
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Scoped<F> {
-        context: ThreadContext,
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F: Future> Future for Scoped<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let _mark = this.context.clone().enter();
-        this.future.poll(cx)
-    }
 }

@@ -33,7 +33,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_executor::Executor;
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_rt::context::{Adapter, ThreadContext};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 
 pub mod net;
 pub mod timer;
@@ -104,7 +105,7 @@ impl SmolRuntime {
 /// (`claude_kit::rt::runtime_name()`) and synchronous APIs refuse to block it.
 ///
 /// ```
-/// use claude_kit_rt::ThreadContext;
+/// use claude_kit_rt::context::ThreadContext;
 ///
 /// let inside = claude_kit_smol::block_on(async { ThreadContext::current() });
 /// assert!(matches!(inside, Some(ThreadContext::Async(Some(rt))) if rt.name() == "smol"));
@@ -156,3 +157,13 @@ impl Runtime for SmolRuntime {
         net::connect_tcp(host, port)
     }
 }
+
+/// This adapter, as a crate that chooses among runtimes lists it
+/// (see [`claude_kit_rt::context::choose`]). smol has no "current executor" to detect.
+pub const ADAPTER: Adapter = Adapter {
+    name: "smol",
+    feature: "runtime-smol",
+    try_current: || None,
+    owned: || Ok(Arc::new(SmolRuntime::new())),
+    block_on: |future| block_on(future),
+};

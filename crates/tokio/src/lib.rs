@@ -35,7 +35,8 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, ThreadContext};
+use claude_kit_rt::context::{Adapter, SharedRuntime, ThreadContext};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -430,3 +431,13 @@ impl<T> Drop for AbortOnDrop<T> {
         self.0.abort();
     }
 }
+
+/// This adapter, as a crate that chooses among runtimes lists it
+/// (see [`claude_kit_rt::context::choose`]).
+pub const ADAPTER: Adapter = Adapter {
+    name: "tokio",
+    feature: "runtime-tokio",
+    try_current: || TokioRuntime::try_current().map(|runtime| Arc::new(runtime) as SharedRuntime),
+    owned: || Ok(Arc::new(TokioRuntime::global()?)),
+    block_on: |future| block_on(future),
+};
