@@ -62,7 +62,9 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use claude_kit_rt::context::{self, Adapter, ThreadContext};
-pub use claude_kit_rt::{AsyncIo, BoxFuture, Elapsed, JoinHandle, Runtime, SharedRuntime, Sleep};
+pub use claude_kit_rt::{
+    AsyncIo, BoxFuture, Elapsed, JoinHandle, Runtime, SharedRuntime, Sleep, TcpConnect,
+};
 
 #[cfg(feature = "runtime-async-std")]
 pub use claude_kit_async_std::AsyncStdRuntime;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use claude_kit_core::transport::PoolStats;
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit_rt::{BoxFuture, Runtime, Sleep, TcpConnect};
 
 /// A snapshot of a client's activity; see [`Client::stats`](crate::Client::stats).
 ///
@@ -131,12 +131,8 @@ impl Runtime for CountingRuntime {
         self.inner.now()
     }
 
-    fn connect_tcp(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
-        self.inner.connect_tcp(host, port)
+    fn tcp(&self) -> Option<&dyn TcpConnect> {
+        self.inner.tcp()
     }
 }
 

@@ -136,12 +136,8 @@ impl claude_kit::rt::Runtime for GatedRuntime {
         self.inner.now()
     }
 
-    fn connect_tcp(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> claude_kit::rt::BoxFuture<'static, std::io::Result<Box<dyn claude_kit::rt::AsyncIo>>> {
-        self.inner.connect_tcp(host, port)
+    fn tcp(&self) -> Option<&dyn claude_kit::rt::TcpConnect> {
+        self.inner.tcp()
     }
 }
 

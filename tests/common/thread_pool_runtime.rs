@@ -3,12 +3,12 @@
 //! fits in the few lines below, and every integration test also runs on it.
 
 use std::future::Future;
-use std::io;
+
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use claude_kit::rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit::rt::{AsyncIo, BoxFuture, Runtime, Sleep, TcpConnect};
 use futures::executor::ThreadPool;
 
 /// Tasks on a `futures::executor::ThreadPool`, timers and TCP from `async-io`.
@@ -41,11 +41,17 @@ impl Runtime for ThreadPoolRuntime {
         Box::pin(TimerSleep(async_io::Timer::at(deadline)))
     }
 
+    fn tcp(&self) -> Option<&dyn TcpConnect> {
+        Some(self)
+    }
+}
+
+impl TcpConnect for ThreadPoolRuntime {
     fn connect_tcp(
         &self,
         host: &str,
         port: u16,
-    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
         let host = host.to_owned();
         Box::pin(async move {
             let stream = async_net::TcpStream::connect((host.as_str(), port)).await?;

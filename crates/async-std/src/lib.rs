@@ -29,13 +29,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
 use claude_kit_rt::context::{Adapter, SharedRuntime, ThreadContext};
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, TcpConnect};
 
 /// A [`Runtime`] on async-std.
 ///
@@ -103,11 +102,17 @@ impl Runtime for AsyncStdRuntime {
         claude_kit_smol::timer::sleep_until(deadline)
     }
 
+    fn tcp(&self) -> Option<&dyn TcpConnect> {
+        Some(self)
+    }
+}
+
+impl TcpConnect for AsyncStdRuntime {
     fn connect_tcp(
         &self,
         host: &str,
         port: u16,
-    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
         claude_kit_smol::net::connect_tcp(host, port)
     }
 }

@@ -77,7 +77,12 @@ fn connect_tcp_round_trip() {
     });
     let rt = AsyncStdRuntime::new();
     async_std::task::block_on(async {
-        let mut stream = rt.connect_tcp("127.0.0.1", port).await.unwrap();
+        let mut stream = rt
+            .tcp()
+            .unwrap()
+            .connect_tcp("127.0.0.1", port)
+            .await
+            .unwrap();
         stream.write_all(b"ping!").await.unwrap();
         let mut buf = [0u8; 4];
         stream.read_exact(&mut buf).await.unwrap();
@@ -94,7 +99,7 @@ fn connect_tcp_to_closed_port_fails() {
         listener.local_addr().unwrap().port()
     };
     let rt = AsyncStdRuntime::new();
-    let err = match async_std::task::block_on(rt.connect_tcp("127.0.0.1", port)) {
+    let err = match async_std::task::block_on(rt.tcp().unwrap().connect_tcp("127.0.0.1", port)) {
         Ok(_) => panic!("connected to a closed port"),
         Err(err) => err,
     };
@@ -105,6 +110,11 @@ fn connect_tcp_to_closed_port_fails() {
 fn connect_tcp_unresolvable_host_fails() {
     let rt = AsyncStdRuntime::new();
     assert!(
-        async_std::task::block_on(rt.connect_tcp("invalid host name with spaces", 80)).is_err()
+        async_std::task::block_on(
+            rt.tcp()
+                .unwrap()
+                .connect_tcp("invalid host name with spaces", 80)
+        )
+        .is_err()
     );
 }

@@ -56,7 +56,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use claude_kit_core::transport::{Body, ConnectTimeout, Transport};
 use claude_kit_core::{Error, TimeoutPhase};
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, TcpConnect};
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri, Version};
 use http_body::Body as _;
@@ -248,6 +248,7 @@ impl HyperTransportBuilder {
     /// is off, no process default is installed and no [`tls_config`](Self::tls_config) was
     /// given) or an extra root certificate is invalid.
     pub fn build(self) -> Result<HyperTransport, Error> {
+        tcp_of(&*self.runtime)?;
         let tls = match self.tls_config {
             Some(config) => config,
             None => tls::client_config(self.extra_roots)?,
@@ -559,13 +560,11 @@ impl Inner {
         let _connecting = self.pool.connecting();
         let open = async {
             let mut tcp = match &target.key.proxy {
-                Some(proxy) => self
-                    .runtime
+                Some(proxy) => tcp_of(&*self.runtime)?
                     .connect_tcp(proxy.host(), proxy.port())
                     .await
                     .map_err(|e| Error::connect(proxy.display(), e))?,
-                None => self
-                    .runtime
+                None => tcp_of(&*self.runtime)?
                     .connect_tcp(&target.dial_host, target.key.port)
                     .await
                     .map_err(|e| Error::connect(target.display(), e))?,
@@ -692,4 +691,14 @@ mod tests {
         assert_eq!(request.uri(), "/");
         assert_eq!(request.headers()[http::header::HOST], "localhost:3000");
     }
+}
+
+/// The runtime's TCP capability, or the configuration error that names what is missing.
+fn tcp_of(runtime: &dyn Runtime) -> Result<&dyn TcpConnect, Error> {
+    runtime.tcp().ok_or_else(|| {
+        Error::config(format!(
+            "the {} runtime has no TCP capability (Runtime::tcp): the HTTP transport needs one",
+            runtime.name()
+        ))
+    })
 }

@@ -34,11 +34,6 @@
 //!     fn name(&self) -> &'static str { "inert" }
 //!     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
 //!     fn sleep_until(&self, _deadline: Instant) -> Pin<Box<dyn Sleep>> { Box::pin(Never) }
-//!     fn connect_tcp(&self, _host: &str, _port: u16)
-//!         -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>>
-//!     {
-//!         Box::pin(async { Err(io::Error::new(io::ErrorKind::Unsupported, "no network")) })
-//!     }
 //! }
 //! # let _ = Inert.name();
 //! ```
@@ -68,13 +63,29 @@ use futures_util::future::{FutureExt, RemoteHandle};
 /// A boxed, `Send` future: the currency of the dyn-compatible traits in this crate.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A byte stream to a peer: what [`Runtime::connect_tcp`] returns.
+/// A byte stream to a peer: what [`TcpConnect::connect_tcp`] returns.
 ///
 /// Any `futures-io` reader and writer that is `Send + Unpin + 'static` is one; adapters for
 /// runtimes with their own I/O traits (tokio) wrap their streams in a compatibility layer.
 pub trait AsyncIo: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> AsyncIo for T {}
+
+/// The TCP capability of a [`Runtime`]: name resolution and connect.
+///
+/// Its future is a hand-written `'static` [`BoxFuture`], not an `async fn`: the transport
+/// stores and spawns it, so it cannot borrow `&self`.
+pub trait TcpConnect: Send + Sync {
+    /// Resolves `host` and opens a TCP connection to `host:port`.
+    ///
+    /// Name resolution belongs here because it is blocking on most platforms and each runtime
+    /// has its own way to keep it off the reactor.
+    fn connect_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>>;
+}
 
 /// A timer future that completes at a deadline and can be moved to another deadline.
 ///
@@ -126,15 +137,11 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
         Instant::now()
     }
 
-    /// Resolves `host` and opens a TCP connection to `host:port`.
-    ///
-    /// Name resolution belongs here because it is blocking on most platforms and each runtime
-    /// has its own way to keep it off the reactor.
-    fn connect_tcp(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>>;
+    /// The TCP capability: `None` (the default) for a runtime that opens no sockets. The
+    /// HTTP transport needs it and says so when it is missing.
+    fn tcp(&self) -> Option<&dyn TcpConnect> {
+        None
+    }
 
     /// Runs a blocking closure (file I/O, CPU-heavy work, a synchronous library) away from the
     /// threads that poll async tasks, so it never stalls them.
@@ -156,9 +163,6 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// #     fn name(&self) -> &'static str { "inert" }
     /// #     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
     /// #     fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> { unimplemented!() }
-    /// #     fn connect_tcp(&self, _: &str, _: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
-    /// #         unimplemented!()
-    /// #     }
     /// # }
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// // `Inert` does not override `spawn_blocking`: this runs on a new thread.
@@ -208,9 +212,6 @@ where
 /// #     fn name(&self) -> &'static str { "inert" }
 /// #     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
 /// #     fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> { unimplemented!() }
-/// #     fn connect_tcp(&self, _: &str, _: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
-/// #         unimplemented!()
-/// #     }
 /// # }
 /// let handle = rt::spawn_blocking(&Inert, || std::iter::repeat_n(7u64, 6).product::<u64>());
 /// assert_eq!(futures::executor::block_on(handle), 7u64.pow(6));
@@ -258,9 +259,6 @@ where
 /// #     fn name(&self) -> &'static str { "inert" }
 /// #     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
 /// #     fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> { unimplemented!() }
-/// #     fn connect_tcp(&self, _: &str, _: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
-/// #         unimplemented!()
-/// #     }
 /// # }
 /// let (tx, rx) = std::sync::mpsc::channel();
 /// // Detached: runs to the end although nobody awaits it.

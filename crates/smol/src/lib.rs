@@ -27,14 +27,14 @@
 #![warn(missing_docs)]
 
 use std::fmt;
-use std::io;
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_executor::Executor;
 use claude_kit_rt::context::{Adapter, ThreadContext};
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, TcpConnect};
 
 pub mod net;
 pub mod timer;
@@ -149,11 +149,17 @@ impl Runtime for SmolRuntime {
         timer::sleep_until(deadline)
     }
 
+    fn tcp(&self) -> Option<&dyn TcpConnect> {
+        Some(self)
+    }
+}
+
+impl TcpConnect for SmolRuntime {
     fn connect_tcp(
         &self,
         host: &str,
         port: u16,
-    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
         net::connect_tcp(host, port)
     }
 }

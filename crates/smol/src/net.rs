@@ -21,7 +21,7 @@ use claude_kit_rt::{AsyncIo, BoxFuture};
 /// # Ok::<_, std::io::Error>(())
 /// ```
 ///
-/// [`Runtime::connect_tcp`]: claude_kit_rt::Runtime::connect_tcp
+/// [`Runtime::connect_tcp`]: claude_kit_rt::TcpConnect::connect_tcp
 pub fn connect_tcp(host: &str, port: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
     let host = host.to_owned();
     Box::pin(async move {

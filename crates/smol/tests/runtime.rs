@@ -91,7 +91,12 @@ fn connect_tcp_round_trip() {
     });
     let rt = SmolRuntime::new();
     smol::block_on(async {
-        let mut stream = rt.connect_tcp("127.0.0.1", port).await.unwrap();
+        let mut stream = rt
+            .tcp()
+            .unwrap()
+            .connect_tcp("127.0.0.1", port)
+            .await
+            .unwrap();
         stream.write_all(b"ping!").await.unwrap();
         let mut buf = [0u8; 4];
         stream.read_exact(&mut buf).await.unwrap();
@@ -108,7 +113,7 @@ fn connect_tcp_to_closed_port_fails() {
         listener.local_addr().unwrap().port()
     };
     let rt = SmolRuntime::new();
-    let err = match smol::block_on(rt.connect_tcp("127.0.0.1", port)) {
+    let err = match smol::block_on(rt.tcp().unwrap().connect_tcp("127.0.0.1", port)) {
         Ok(_) => panic!("connected to a closed port"),
         Err(err) => err,
     };
@@ -118,5 +123,12 @@ fn connect_tcp_to_closed_port_fails() {
 #[test]
 fn connect_tcp_unresolvable_host_fails() {
     let rt = SmolRuntime::new();
-    assert!(smol::block_on(rt.connect_tcp("invalid host name with spaces", 80)).is_err());
+    assert!(
+        smol::block_on(
+            rt.tcp()
+                .unwrap()
+                .connect_tcp("invalid host name with spaces", 80)
+        )
+        .is_err()
+    );
 }

@@ -36,7 +36,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use claude_kit_rt::context::{Adapter, SharedRuntime, ThreadContext};
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, TcpConnect};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -120,7 +120,7 @@ impl TokioRuntime {
     ///
     /// That runtime must have its I/O and time drivers enabled
     /// ([`Builder::enable_all`](tokio::runtime::Builder::enable_all)), or
-    /// [`sleep_until`](Runtime::sleep_until) and [`connect_tcp`](Runtime::connect_tcp) panic.
+    /// [`sleep_until`](Runtime::sleep_until) and [`connect_tcp`](TcpConnect::connect_tcp) panic.
     pub fn from_handle(handle: Handle) -> Self {
         Self {
             handle,
@@ -349,11 +349,17 @@ impl Runtime for TokioRuntime {
         })
     }
 
+    fn tcp(&self) -> Option<&dyn TcpConnect> {
+        Some(self)
+    }
+}
+
+impl TcpConnect for TokioRuntime {
     fn connect_tcp(
         &self,
         host: &str,
         port: u16,
-    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
         let handle = self.handle.clone();
         let host = host.to_owned();
         Box::pin(async move {

@@ -87,7 +87,12 @@ async fn check_connect(rt: &dyn Runtime) {
         assert_eq!(&buf, b"ping!");
         socket.write_all(b"pong").unwrap();
     });
-    let mut stream = rt.connect_tcp("127.0.0.1", port).await.unwrap();
+    let mut stream = rt
+        .tcp()
+        .unwrap()
+        .connect_tcp("127.0.0.1", port)
+        .await
+        .unwrap();
     stream.write_all(b"ping!").await.unwrap();
     let mut buf = [0u8; 4];
     stream.read_exact(&mut buf).await.unwrap();
@@ -101,7 +106,7 @@ async fn check_connect_refused(rt: &dyn Runtime) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let err = match rt.connect_tcp("127.0.0.1", port).await {
+    let err = match rt.tcp().unwrap().connect_tcp("127.0.0.1", port).await {
         Ok(_) => panic!("connected to a closed port"),
         Err(err) => err,
     };
@@ -176,8 +181,8 @@ fn dropping_connect_future_is_fine() {
     let tokio_rt = multi_thread();
     let rt = TokioRuntime::from_handle(tokio_rt.handle().clone());
     // Never polled, and polled once then dropped: neither panics nor leaks a task that panics.
-    drop(rt.connect_tcp("127.0.0.1", 9));
-    let mut connect = rt.connect_tcp("127.0.0.1", 9);
+    drop(rt.tcp().unwrap().connect_tcp("127.0.0.1", 9));
+    let mut connect = rt.tcp().unwrap().connect_tcp("127.0.0.1", 9);
     let _ = futures::executor::block_on(async { futures::poll!(connect.as_mut()) });
     drop(connect);
 }

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_net::{TcpListener, TcpStream};
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, TcpConnect};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// A runtime for tests: async-io timers and sockets, a std thread per spawned task.
@@ -47,11 +47,17 @@ impl Runtime for TestRuntime {
         Box::pin(TestSleep(async_io::Timer::at(deadline)))
     }
 
+    fn tcp(&self) -> Option<&dyn TcpConnect> {
+        Some(self)
+    }
+}
+
+impl TcpConnect for TestRuntime {
     fn connect_tcp(
         &self,
         host: &str,
         port: u16,
-    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
         let host = host.to_owned();
         Box::pin(async move {
             let stream = TcpStream::connect((host.as_str(), port)).await?;
