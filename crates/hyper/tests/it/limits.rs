@@ -1,7 +1,6 @@
 //! The per-origin connection limit, and the pool's counters after requests are dropped at
 //! every stage.
 
-mod common;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +10,7 @@ use bytes::Bytes;
 use claude_kit_core::Error;
 use claude_kit_core::transport::{Body, Transport};
 use claude_kit_hyper::{HyperTransport, PoolStats, ProxyConfig};
-use common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
+use crate::common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
 use futures_lite::future::{block_on, or, poll_once, yield_now, zip};
 use futures_lite::{AsyncReadExt, StreamExt};
 

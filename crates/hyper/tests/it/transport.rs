@@ -1,6 +1,5 @@
 //! HyperTransport against a hand-written server on 127.0.0.1.
 
-mod common;
 
 use std::time::Duration;
 
@@ -8,7 +7,7 @@ use bytes::Bytes;
 use claude_kit_core::transport::{Body, Transport};
 use claude_kit_core::{Error, TimeoutPhase};
 use claude_kit_hyper::{HyperTransport, PoolStats};
-use common::{Reply, Seen, runtime, serve};
+use crate::common::{Reply, Seen, runtime, serve};
 use futures_lite::StreamExt;
 use futures_lite::future::block_on;
 

@@ -1,6 +1,5 @@
 //! HyperTransport over TLS, against a hand-written server with a generated CA.
 
-mod common;
 
 use std::sync::Arc;
 
@@ -8,7 +7,7 @@ use bytes::Bytes;
 use claude_kit_core::Error;
 use claude_kit_core::transport::Transport;
 use claude_kit_hyper::HyperTransport;
-use common::{Reply, Seen, pki, runtime, serve_tls};
+use crate::common::{Reply, Seen, pki, runtime, serve_tls};
 use futures_lite::future::block_on;
 
 fn echo(seen: &Seen) -> Reply {

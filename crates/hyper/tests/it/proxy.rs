@@ -1,7 +1,6 @@
 //! HyperTransport through a loopback HTTP proxy: CONNECT tunnels for https, absolute-form
 //! forwarding for http, NO_PROXY, refusals and credentials.
 
-mod common;
 
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use bytes::Bytes;
 use claude_kit_core::transport::Transport;
 use claude_kit_core::{Error, TimeoutPhase};
 use claude_kit_hyper::{HyperTransport, ProxyConfig};
-use common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
+use crate::common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
 use futures_lite::future::block_on;
 
 /// `Basic` + base64("user:p@ss").
@@ -48,7 +47,7 @@ fn assert_quiet(transport: &HyperTransport) {
     );
 }
 
-fn heads(proxy: &common::Proxy) -> Vec<String> {
+fn heads(proxy: &crate::common::Proxy) -> Vec<String> {
     std::iter::from_fn(|| proxy.heads.try_recv().ok()).collect()
 }
 
