@@ -14,49 +14,42 @@
 //! - [`rt`]: which async runtime the client runs on, and runtime-agnostic helpers.
 //!
 //! The runtime is a cargo feature: `tokio` (default), `smol` or `async-std`, each with the
-//! default TLS (or, finer grained, `runtime-tokio`, `runtime-smol`, `runtime-async-std` plus
-//! `rustls-ring` and `webpki-roots`). The same code compiles and behaves the same on each.
+//! Messages API backend and the default TLS (or, finer grained, `backend-api` plus
+//! `runtime-tokio`, `runtime-smol`, `runtime-async-std`, `rustls-ring` and `webpki-roots`).
+//! The same code compiles and behaves the same on each. The Messages API backend is the
+//! `claude-kit-api` crate, re-exported here.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod auth;
-pub mod batches;
+#[cfg(feature = "backend-api")]
+pub mod agent;
+#[cfg(feature = "backend-api")]
+pub mod backend;
+#[cfg(feature = "backend-api")]
 pub mod blocking;
-mod client;
-mod idle;
-mod messages;
-pub mod models;
-mod options;
-pub mod pagination;
+pub mod manual;
 pub mod patterns;
-mod response;
 pub mod rt;
-mod send;
+#[cfg(feature = "backend-api")]
 pub mod session;
-mod stats;
-mod streaming;
-mod throttle;
 pub mod tools;
 
-pub use auth::ApiKey;
+#[cfg(feature = "backend-api")]
+pub use claude_kit_api::{
+    API_VERSION, ApiKey, Client, ClientBuilder, ClientStats, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL, MessageStream, Messages, RequestOptions, Response, TextStream, batches, models,
+    pagination,
+};
+pub use claude_kit_core::policy::deadline::Timeouts;
 pub use claude_kit_core::policy::limit::{Limit, RateLimitInfo};
 pub use claude_kit_core::policy::retry::{self, RetryPolicy};
 pub use claude_kit_core::types::{
     self, ContentBlock, ContentDelta, Message, MessageRequest, Role, StopReason, StreamEvent, Usage,
 };
 pub use claude_kit_core::{ApiErrorKind, Error, ErrorOrigin, Result, TimeoutPhase, transport};
-pub use client::{
-    API_VERSION, Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL,
-    Timeouts,
-};
-pub use messages::Messages;
-pub use options::RequestOptions;
-pub use response::Response;
-pub use stats::ClientStats;
-pub use streaming::{MessageStream, TextStream};
 
 /// The README's examples, compiled as doc tests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "backend-api"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
@@ -65,6 +58,7 @@ pub struct ReadmeDoctests;
 ///
 /// A one-shot convenience: it builds a client, makes one call and closes the client. Hold a
 /// [`Client`] to make many calls over shared connections.
+#[cfg(feature = "backend-api")]
 pub async fn query(prompt: impl Into<String>) -> Result<Response<Message>> {
     let client = Client::from_env()?;
     let reply = client.query(prompt).await;

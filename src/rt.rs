@@ -67,10 +67,13 @@ pub use claude_kit_rt::{
 };
 
 #[cfg(feature = "runtime-async-std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runtime-async-std")))]
 pub use claude_kit_async_std::AsyncStdRuntime;
 #[cfg(feature = "runtime-smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runtime-smol")))]
 pub use claude_kit_smol::SmolRuntime;
 #[cfg(feature = "runtime-tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runtime-tokio")))]
 pub use claude_kit_tokio::TokioRuntime;
 
 use crate::Error;

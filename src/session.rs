@@ -29,6 +29,7 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use crate::tools::{AgentOutcome, ToolRunner};
 use crate::types::{Content, ContentDelta, MessageParam, Tool};
 use crate::{Client, DEFAULT_MAX_TOKENS, Error, Message, MessageRequest, MessageStream, Result};
 use crate::{Role, StreamEvent, Usage};
@@ -133,7 +134,7 @@ impl Session {
     }
 
     /// Offers these tool definitions to the model on every turn (they are not saved). To have
-    /// the tool calls answered, use [`ToolRunner::run_session`](crate::tools::ToolRunner::run_session).
+    /// the tool calls answered, use [`Session::run_tools`].
     pub fn tools(mut self, tools: Vec<Tool>) -> Self {
         self.tools = tools;
         self
@@ -213,7 +214,21 @@ impl Session {
         add_usage(&mut self.state.usage, &reply.usage);
     }
 
-    /// Used by the tool runner: the transcript of a successful run becomes the history.
+    /// Runs `runner`'s tool loop on the next turn: `text` as the user turn, the session's
+    /// settings, history and tools plus the runner's. When the run succeeds, its transcript
+    /// becomes the session's history and its usage is added to the session's totals; on error
+    /// the session is unchanged.
+    pub async fn run_tools(
+        &mut self,
+        runner: &ToolRunner,
+        text: impl Into<Content>,
+    ) -> Result<AgentOutcome> {
+        let outcome = runner.run(self.request(text)).await?;
+        self.commit_transcript(outcome.messages.clone(), &outcome.usage);
+        Ok(outcome)
+    }
+
+    /// The transcript of a successful tool run becomes the history.
     pub(crate) fn commit_transcript(&mut self, messages: Vec<MessageParam>, usage: &Usage) {
         self.state.history = messages;
         add_usage(&mut self.state.usage, usage);

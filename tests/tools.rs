@@ -407,8 +407,8 @@ async fn runs_on_a_session(rt: Rt) {
     let client = common::client(&server, &rt);
     let mut session = Session::new(client.clone());
     let runner = ToolRunner::new(client, Toolbox::new().with(weather()));
-    let outcome = runner
-        .run_session(&mut session, "Weather in Lima?")
+    let outcome = session
+        .run_tools(&runner, "Weather in Lima?")
         .await
         .unwrap();
     assert_eq!(outcome.turns, 2);

@@ -52,6 +52,7 @@
 mod deadline;
 mod gather;
 mod group;
+#[cfg(feature = "backend-api")]
 mod pool;
 mod queue;
 
@@ -60,5 +61,6 @@ pub use gather::{
     Progress, gather, gather_with_progress, map_concurrent, map_concurrent_with_progress,
 };
 pub use group::TaskGroup;
-pub use pool::{ClientPool, PooledClient};
+#[cfg(feature = "backend-api")]
+pub use pool::{ClientPool, Pool, Pooled, PooledClient};
 pub use queue::{PushError, WorkItem, WorkItemDone, WorkQueue};

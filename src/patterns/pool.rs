@@ -1,15 +1,16 @@
-//! The seeds' `ClientPool`, with the client returned on every path.
+//! A pool of values each used by one caller at a time — the seeds' `ClientPool` is
+//! `Pool<Client>` — with the value returned on every path.
 
 use std::fmt;
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 
 use async_channel::{Receiver, Sender};
 
 use crate::{Client, Result};
 
-/// A fixed set of [`Client`]s, each used by one caller at a time: the seeds' `ClientPool`,
-/// where a checked-out client goes back to the pool when its guard is dropped, on every path
-/// (success, error, panic, cancellation).
+/// A fixed set of values (clients, conversations, connections), each used by one caller at a
+/// time, going back to the pool when its guard is dropped, on every path (success, error,
+/// panic, cancellation). [`ClientPool`] is the seeds' pool of [`Client`]s.
 ///
 /// **You usually do not need one.** A single `Client` already runs many calls concurrently
 /// over its own connection pool, and its clones are cheap handles to the same pool:
@@ -37,18 +38,33 @@ use crate::{Client, Result};
 /// # Ok(()) }
 /// // `client` dropped: back in the pool
 /// ```
-#[derive(Clone)]
-pub struct ClientPool {
-    home: Sender<Client>,
-    idle: Receiver<Client>,
+pub struct Pool<T> {
+    home: Sender<T>,
+    idle: Receiver<T>,
     size: usize,
 }
 
-impl ClientPool {
-    /// A pool of these clients.
+/// The seeds' `ClientPool`: a [`Pool`] of [`Client`]s.
+pub type ClientPool = Pool<Client>;
+
+/// A [`Client`] checked out of a [`ClientPool`].
+pub type PooledClient = Pooled<Client>;
+
+impl<T> Clone for Pool<T> {
+    fn clone(&self) -> Self {
+        Self {
+            home: self.home.clone(),
+            idle: self.idle.clone(),
+            size: self.size,
+        }
+    }
+}
+
+impl<T> Pool<T> {
+    /// A pool of these values.
     ///
     /// # Panics
-    /// If `clients` is empty: `get` would wait for ever.
+    /// If `items` is empty: `get` would wait for ever.
     ///
     /// ```no_run
     /// # fn run() -> claude_kit::Result<()> {
@@ -61,21 +77,21 @@ impl ClientPool {
     /// assert_eq!(pool.size(), 2);
     /// # Ok(()) }
     /// ```
-    pub fn new(clients: Vec<Client>) -> Self {
+    pub fn new(items: Vec<T>) -> Self {
         assert!(
-            !clients.is_empty(),
-            "ClientPool::new: a pool needs at least one client"
+            !items.is_empty(),
+            "Pool::new: a pool needs at least one item"
         );
-        let size = clients.len();
+        let size = items.len();
         let (home, idle) = async_channel::bounded(size);
-        for client in clients {
-            home.try_send(client)
-                .expect("the channel has room for every client");
+        for item in items {
+            home.try_send(item)
+                .expect("the channel has room for every item");
         }
         Self { home, idle, size }
     }
 
-    /// A pool of `size` clients made by `make`, or its first error.
+    /// A pool of `size` values made by `make`, or its first error.
     ///
     /// # Panics
     /// If `size` is 0.
@@ -88,17 +104,14 @@ impl ClientPool {
     /// assert_eq!(pool.available(), 3);
     /// # Ok(()) }
     /// ```
-    pub fn build(size: usize, mut make: impl FnMut() -> Result<Client>) -> Result<Self> {
-        assert!(
-            size > 0,
-            "ClientPool::build: a pool needs at least one client"
-        );
-        let clients = (0..size).map(|_| make()).collect::<Result<Vec<_>>>()?;
-        Ok(Self::new(clients))
+    pub fn build(size: usize, mut make: impl FnMut() -> Result<T>) -> Result<Self> {
+        assert!(size > 0, "Pool::build: a pool needs at least one item");
+        let items = (0..size).map(|_| make()).collect::<Result<Vec<_>>>()?;
+        Ok(Self::new(items))
     }
 
-    /// Checks a client out, waiting while all are in use. The [`PooledClient`] derefs to
-    /// [`Client`] and returns it to the pool when dropped.
+    /// Checks a value out, waiting while all are in use. The [`Pooled`] guard derefs to it
+    /// and returns it to the pool when dropped.
     ///
     /// Cancellation safe: a `get` dropped while waiting takes nothing and leaves the pool
     /// as it was. Waiters are woken in the order they started waiting (a caller that arrives
@@ -113,16 +126,16 @@ impl ClientPool {
     /// # let _ = text;
     /// # Ok(()) }
     /// ```
-    pub async fn get(&self) -> PooledClient {
-        let client = self
+    pub async fn get(&self) -> Pooled<T> {
+        let item = self
             .idle
             .recv()
             .await
             .expect("the pool holds a sender, so the channel is never closed");
-        self.guard(client)
+        self.guard(item)
     }
 
-    /// Checks a client out if one is free right now.
+    /// Checks a value out if one is free right now.
     ///
     /// ```no_run
     /// # fn run(pool: claude_kit::patterns::ClientPool) {
@@ -132,18 +145,18 @@ impl ClientPool {
     /// }
     /// # }
     /// ```
-    pub fn try_get(&self) -> Option<PooledClient> {
-        self.idle.try_recv().ok().map(|client| self.guard(client))
+    pub fn try_get(&self) -> Option<Pooled<T>> {
+        self.idle.try_recv().ok().map(|item| self.guard(item))
     }
 
-    fn guard(&self, client: Client) -> PooledClient {
-        PooledClient {
-            client: Some(client),
+    fn guard(&self, item: T) -> Pooled<T> {
+        Pooled {
+            item: Some(item),
             home: self.home.clone(),
         }
     }
 
-    /// Number of clients in the pool, checked out or not.
+    /// Number of values in the pool, checked out or not.
     ///
     /// ```no_run
     /// # fn run(pool: claude_kit::patterns::ClientPool) {
@@ -154,7 +167,7 @@ impl ClientPool {
         self.size
     }
 
-    /// Number of clients not checked out right now.
+    /// Number of values not checked out right now.
     ///
     /// ```no_run
     /// # async fn run(pool: claude_kit::patterns::ClientPool) {
@@ -169,17 +182,17 @@ impl ClientPool {
     }
 }
 
-impl fmt::Debug for ClientPool {
+impl<T> fmt::Debug for Pool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientPool")
+        f.debug_struct("Pool")
             .field("size", &self.size)
             .field("available", &self.available())
             .finish()
     }
 }
 
-/// A [`Client`] checked out of a [`ClientPool`]; derefs to the client and returns it to the
-/// pool when dropped (also during a panic or when the future holding it is cancelled).
+/// A value checked out of a [`Pool`]; derefs to it and returns it to the pool when dropped
+/// (also during a panic or when the future holding it is cancelled).
 ///
 /// It owns its way back to the pool, so it is `'static` and can move into spawned tasks.
 ///
@@ -191,32 +204,41 @@ impl fmt::Debug for ClientPool {
 /// # let _ = reply;
 /// # Ok(()) }
 /// ```
-pub struct PooledClient {
-    client: Option<Client>,
-    home: Sender<Client>,
+#[must_use = "dropping the guard returns the value to the pool at once"]
+pub struct Pooled<T> {
+    item: Option<T>,
+    home: Sender<T>,
 }
 
-impl Deref for PooledClient {
-    type Target = Client;
+impl<T> Deref for Pooled<T> {
+    type Target = T;
 
-    fn deref(&self) -> &Client {
-        self.client
+    fn deref(&self) -> &T {
+        self.item
             .as_ref()
-            .expect("a PooledClient holds its client until dropped")
+            .expect("a Pooled guard holds its value until dropped")
     }
 }
 
-impl Drop for PooledClient {
+impl<T> DerefMut for Pooled<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.item
+            .as_mut()
+            .expect("a Pooled guard holds its value until dropped")
+    }
+}
+
+impl<T> Drop for Pooled<T> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            // Never full: the channel has room for every client of the pool.
-            let _ = self.home.try_send(client);
+        if let Some(item) = self.item.take() {
+            // Never full: the channel has room for every value of the pool.
+            let _ = self.home.try_send(item);
         }
     }
 }
 
-impl fmt::Debug for PooledClient {
+impl<T: fmt::Debug> fmt::Debug for Pooled<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PooledClient").field(&**self).finish()
+        f.debug_tuple("Pooled").field(&**self).finish()
     }
 }

@@ -10,9 +10,9 @@
 //! `async-io` reactor and is a drop-in replacement. Expect `cargo deny` / `cargo audit` to flag
 //! `async-std` for as long as you depend on this crate.
 //!
-//! [`AsyncStdRuntime`] spawns tasks with [`async_std::task::spawn`]; timers and sockets come
-//! from [`claude_kit_smol::timer`] and [`claude_kit_smol::net`], since async-std itself
-//! runs on `async-io`.
+//! [`AsyncStdRuntime`] spawns tasks with [`async_std::task::spawn`] and blocking work with
+//! [`async_std::task::spawn_blocking`]; timers, TCP and processes come from
+//! [`claude_kit_rt::async_io`], since async-std itself runs on `async-io`.
 //!
 //! ```
 //! use claude_kit_async_std::AsyncStdRuntime;
@@ -33,13 +33,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
+use claude_kit_rt::async_io::{self, AsyncIoReactor};
 use claude_kit_rt::context::{Adapter, SharedRuntime, ThreadContext};
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, TcpConnect};
+use claude_kit_rt::{BoxFuture, Runtime, Sleep, SpawnProcess, TcpConnect};
 
 /// A [`Runtime`] on async-std.
 ///
 /// **Deprecated**: async-std is discontinued upstream (RUSTSEC-2025-0052); prefer
-/// [`claude_kit_smol::SmolRuntime`]. See the [crate docs](crate).
+/// [`SmolRuntime`](https://docs.rs/claude-kit-smol/latest/claude_kit_smol/struct.SmolRuntime.html).
+/// See the [crate docs](crate).
 ///
 /// ```
 /// use claude_kit_async_std::AsyncStdRuntime;
@@ -99,21 +101,15 @@ impl Runtime for AsyncStdRuntime {
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
-        claude_kit_smol::timer::sleep_until(deadline)
+        async_io::sleep_until(deadline)
     }
 
     fn tcp(&self) -> Option<&dyn TcpConnect> {
-        Some(self)
+        Some(&AsyncIoReactor)
     }
-}
 
-impl TcpConnect for AsyncStdRuntime {
-    fn connect_tcp(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
-        claude_kit_smol::net::connect_tcp(host, port)
+    fn process(&self) -> Option<&dyn SpawnProcess> {
+        Some(&AsyncIoReactor)
     }
 }
 

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod accumulate;
+pub mod agent;
 pub mod error;
 pub mod jsonl;
 pub mod partial_json;

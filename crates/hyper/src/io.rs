@@ -24,24 +24,14 @@ thread_local! {
 
 /// Wraps a `futures-io` stream so hyper can use it (client or server side).
 #[derive(Debug)]
-pub struct HyperIo<T> {
+pub(crate) struct HyperIo<T> {
     inner: T,
 }
 
 impl<T> HyperIo<T> {
     /// Wraps `inner`.
-    pub fn new(inner: T) -> Self {
+    pub(crate) fn new(inner: T) -> Self {
         Self { inner }
-    }
-
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &T {
-        &self.inner
-    }
-
-    /// Unwraps the stream.
-    pub fn into_inner(self) -> T {
-        self.inner
     }
 }
 

@@ -43,7 +43,7 @@
 #![warn(missing_docs)]
 
 mod body;
-pub mod io;
+mod io;
 mod pool;
 mod proxy;
 mod tls;

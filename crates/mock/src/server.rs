@@ -8,7 +8,7 @@ use async_executor::Executor;
 use async_io::Timer;
 use async_net::TcpListener;
 use bytes::Bytes;
-use claude_kit_hyper::io::HyperIo;
+use smol_hyper::rt::FuturesIo;
 use futures_lite::{AsyncRead, AsyncWrite, future};
 use futures_rustls::TlsAcceptor;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -87,7 +87,7 @@ where
         async move { handle(&shared, request).await }
     });
     let _ = hyper::server::conn::http1::Builder::new()
-        .serve_connection(HyperIo::new(io), service)
+        .serve_connection(FuturesIo::new(io), service)
         .await;
 }
 

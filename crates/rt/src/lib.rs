@@ -1,19 +1,32 @@
-//! The [`Runtime`] trait: what claude-kit needs from an async executor, and nothing more.
+//! The async seam of claude-kit: what the SDK needs from an async executor, and nothing more.
 //!
-//! An executor is four capabilities: run a task in the background, wake up at an instant, tell
-//! the time, and open a TCP connection. Everything else the SDK does (HTTP, TLS, retries,
-//! timeouts, streaming) is built on these four, so the same client runs unchanged on tokio,
-//! smol, async-std, or an executor of your own.
+//! An executor provides a few capabilities: run a task in the background ([`Runtime::spawn`]),
+//! wake up at an instant ([`Runtime::sleep_until`]), tell the time ([`Runtime::now`]), run
+//! blocking code away from the async threads ([`Runtime::spawn_blocking`]), and, where it can,
+//! open TCP connections ([`Runtime::tcp`], for the HTTP transport) and start processes
+//! ([`Runtime::process`], for the Claude Code CLI). Everything else the SDK does (HTTP, TLS,
+//! retries, timeouts, streaming, the CLI protocol) is built on these, so the same client runs
+//! unchanged on tokio, smol, async-std, or an executor of your own.
 //!
-//! The trait is dyn-compatible and is held as `Arc<dyn Runtime>`: one allocation per spawned
-//! task or timer is noise next to an HTTP request, and it keeps every type in the SDK free of a
-//! runtime generic parameter.
+//! The traits are dyn-compatible and a runtime is held as `Arc<dyn Runtime>`
+//! ([`SharedRuntime`]): one allocation per spawned task or timer is noise next to an HTTP
+//! request, and it keeps every type in the SDK free of a runtime generic parameter.
+//!
+//! Built on the traits alone: [`spawn`] and [`spawn_blocking`] (a [`JoinHandle`] that cancels
+//! its task when dropped), [`timeout`], [`timeout_at`], [`sleep`]; [`context`] tells which
+//! runtime the calling code runs on.
+//!
+//! # Features
+//!
+//! - `async-io`: [`async_io`], timers, TCP and processes on the `async-io` reactor, shared by
+//!   the smol and async-std adapters and usable by any executor of your own.
+//! - `testkit`: [`testkit`] and [`conformance_tests!`], the checks every runtime must pass.
 //!
 //! # Implementing a runtime
 //!
 //! ```
-//! use std::{io, pin::Pin, time::Instant};
-//! use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
+//! use std::{pin::Pin, time::Instant};
+//! use claude_kit_rt::{BoxFuture, Runtime, Sleep};
 //!
 //! /// A runtime that cannot do anything: enough to show the shape.
 //! #[derive(Debug)]
@@ -35,57 +48,41 @@
 //!     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
 //!     fn sleep_until(&self, _deadline: Instant) -> Pin<Box<dyn Sleep>> { Box::pin(Never) }
 //! }
-//! # let _ = Inert.name();
+//! assert!(Inert.tcp().is_none() && Inert.process().is_none());
 //! ```
+//!
+//! A real one on an `async-io` based executor is a few lines with the `async-io` feature
+//! ([`async_io`] shows one); run [`conformance_tests!`] on it to check it.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::fmt;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
+#[cfg(feature = "async-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
+pub mod async_io;
 pub mod context;
+mod net;
+mod process;
+mod task;
+#[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub mod testkit;
 
 pub use context::SharedRuntime;
-use context::ThreadContext;
-
-use futures_channel::oneshot;
-use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::future::{FutureExt, RemoteHandle};
+pub use net::{AsyncIo, TcpConnect};
+pub use process::{ChildProcess, SpawnProcess};
+pub use task::{
+    Elapsed, JoinHandle, ShutdownWatch, sleep, spawn, spawn_blocking, timeout, timeout_at,
+};
 
 /// A boxed, `Send` future: the currency of the dyn-compatible traits in this crate.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A byte stream to a peer: what [`TcpConnect::connect_tcp`] returns.
-///
-/// Any `futures-io` reader and writer that is `Send + Unpin + 'static` is one; adapters for
-/// runtimes with their own I/O traits (tokio) wrap their streams in a compatibility layer.
-pub trait AsyncIo: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
-
-impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> AsyncIo for T {}
-
-/// The TCP capability of a [`Runtime`]: name resolution and connect.
-///
-/// Its future is a hand-written `'static` [`BoxFuture`], not an `async fn`: the transport
-/// stores and spawns it, so it cannot borrow `&self`.
-pub trait TcpConnect: Send + Sync {
-    /// Resolves `host` and opens a TCP connection to `host:port`.
-    ///
-    /// Name resolution belongs here because it is blocking on most platforms and each runtime
-    /// has its own way to keep it off the reactor.
-    fn connect_tcp(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>>;
-}
 
 /// A timer future that completes at a deadline and can be moved to another deadline.
 ///
@@ -100,7 +97,13 @@ pub trait Sleep: Future<Output = ()> + Send + Sync {
 /// An async executor, as claude-kit sees it.
 ///
 /// Implemented by `claude-kit-tokio`, `claude-kit-smol` and `claude-kit-async-std`; you
-/// implement it to run the SDK on any other executor.
+/// implement it to run the SDK on any other executor, and check your implementation with
+/// [`conformance_tests!`] (feature `testkit`).
+///
+/// The futures it takes and returns are hand-written [`BoxFuture<'static, _>`](BoxFuture) and
+/// `Pin<Box<dyn Sleep>>`, not `async fn`s: a spawned task and a timer outlive the call that made
+/// them (they are stored in connection pools and streams, and spawned), so they cannot borrow
+/// `&self`, and a boxed future keeps the trait dyn-compatible.
 pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// A short, stable name (`"tokio"`, `"smol"`, …) for logs and for code that asks which
     /// runtime it is on.
@@ -124,9 +127,8 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     /// executor that cannot go away while this value lives (smol's and async-std's global
     /// ones, a pool this value owns) keeps the default, `false`.
     ///
-    /// The client checks it before every attempt and fails with
-    /// [`Error::Closed`](crate::Error::Closed) instead of waiting on a dead runtime (a tokio
-    /// runtime dropped while a client built in it lives on).
+    /// The client checks it before every attempt and fails with `Error::Closed` instead of
+    /// waiting on a dead runtime (a tokio runtime dropped while a client built in it lives on).
     fn is_shut_down(&self) -> bool {
         false
     }
@@ -143,6 +145,13 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
         None
     }
 
+    /// The process capability: `None` (the default) for a runtime that starts no processes.
+    /// The Claude Code backend needs it (it drives the CLI as a child process) and says so
+    /// when it is missing; the HTTP backend never asks.
+    fn process(&self) -> Option<&dyn SpawnProcess> {
+        None
+    }
+
     /// Runs a blocking closure (file I/O, CPU-heavy work, a synchronous library) away from the
     /// threads that poll async tasks, so it never stalls them.
     ///
@@ -156,8 +165,8 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     ///
     /// ```
     /// use claude_kit_rt::Runtime;
-    /// # use std::{io, pin::Pin, time::Instant};
-    /// # use claude_kit_rt::{AsyncIo, BoxFuture, Sleep};
+    /// # use std::{pin::Pin, time::Instant};
+    /// # use claude_kit_rt::{BoxFuture, Sleep};
     /// # #[derive(Debug)] struct Inert;
     /// # impl Runtime for Inert {
     /// #     fn name(&self) -> &'static str { "inert" }
@@ -177,204 +186,17 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     }
 }
 
-/// Runs `future` on `runtime` and returns a handle to its output.
-///
-/// Dropping the [`JoinHandle`] cancels the task (its future is dropped at its next wake-up);
-/// call [`JoinHandle::detach`] to let it run on. This is the structured default: a spawned
-/// request never outlives the code that waits for it unless you say so.
-pub fn spawn<F>(runtime: &dyn Runtime, future: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let (task, handle) = future.remote_handle();
-    runtime.spawn(Box::pin(task));
-    JoinHandle {
-        inner: Inner::Remote(handle),
-    }
-}
-
-/// Runs the blocking closure `f` with [`Runtime::spawn_blocking`] and returns a handle to its
-/// result.
-///
-/// A closure cannot be interrupted: dropping the [`JoinHandle`] before the closure started
-/// means it never starts, but once it runs it runs to the end (its result is then discarded).
-/// A panic in the closure resumes in the task that awaits the handle. While the closure runs,
-/// [`ThreadContext::current`](context::ThreadContext::current) is [`ThreadContext::Blocking`](context::ThreadContext::Blocking), which tells synchronous APIs
-/// built on the SDK that they may block this thread.
-///
-/// ```
-/// use claude_kit_rt::{self as rt, Runtime};
-/// # use std::{io, pin::Pin, time::Instant};
-/// # use claude_kit_rt::{AsyncIo, BoxFuture, Sleep};
-/// # #[derive(Debug)] struct Inert;
-/// # impl Runtime for Inert {
-/// #     fn name(&self) -> &'static str { "inert" }
-/// #     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
-/// #     fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> { unimplemented!() }
-/// # }
-/// let handle = rt::spawn_blocking(&Inert, || std::iter::repeat_n(7u64, 6).product::<u64>());
-/// assert_eq!(futures::executor::block_on(handle), 7u64.pow(6));
-/// ```
-pub fn spawn_blocking<F, T>(runtime: &dyn Runtime, f: F) -> JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let (tx, rx) = oneshot::channel();
-    let cancelled = Arc::new(AtomicBool::new(false));
-    let flag = cancelled.clone();
-    runtime.spawn_blocking(Box::new(move || {
-        if flag.load(Ordering::SeqCst) {
-            return;
-        }
-        let _blocking = ThreadContext::Blocking.enter();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        // The receiver may be gone (the handle was dropped meanwhile): nobody wants the result.
-        let _ = tx.send(result);
-    }));
-    JoinHandle {
-        inner: Inner::Blocking {
-            result: rx,
-            cancel: CancelOnDrop {
-                flag: cancelled,
-                armed: true,
-            },
-        },
-    }
-}
-
-/// The output of a task started with [`spawn`] or [`spawn_blocking`]; cancels the task when
-/// dropped.
-///
-/// Awaiting it returns the task's output; a panic in the task resumes in the awaiting task,
-/// as with `std::thread::JoinHandle::join().unwrap()`.
-///
-/// ```
-/// use claude_kit_rt;
-/// # use std::{io, pin::Pin, time::Instant};
-/// # use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep};
-/// # #[derive(Debug)] struct Inert;
-/// # impl Runtime for Inert {
-/// #     fn name(&self) -> &'static str { "inert" }
-/// #     fn spawn(&self, _task: BoxFuture<'static, ()>) {}
-/// #     fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> { unimplemented!() }
-/// # }
-/// let (tx, rx) = std::sync::mpsc::channel();
-/// // Detached: runs to the end although nobody awaits it.
-/// rt::spawn_blocking(&Inert, move || tx.send("done").unwrap()).detach();
-/// assert_eq!(rx.recv().unwrap(), "done");
-/// ```
-#[must_use = "dropping a JoinHandle cancels its task; call detach() to let it run"]
-pub struct JoinHandle<T> {
-    inner: Inner<T>,
-}
-
-enum Inner<T> {
-    /// A future spawned with [`spawn`]: dropping the remote handle cancels it.
-    Remote(RemoteHandle<T>),
-    /// A closure given to [`spawn_blocking`].
-    Blocking {
-        result: oneshot::Receiver<std::thread::Result<T>>,
-        cancel: CancelOnDrop,
-    },
-}
-
-/// Tells a blocking closure that has not started yet not to start, unless disarmed.
-struct CancelOnDrop {
-    flag: Arc<AtomicBool>,
-    armed: bool,
-}
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if self.armed {
-            self.flag.store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-impl<T: 'static> JoinHandle<T> {
-    /// Lets the task run to completion without anyone waiting for it.
-    pub fn detach(self) {
-        match self.inner {
-            Inner::Remote(handle) => handle.forget(),
-            Inner::Blocking { mut cancel, .. } => cancel.armed = false,
-        }
-    }
-}
-
-impl<T> fmt::Debug for JoinHandle<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").finish_non_exhaustive()
-    }
-}
-
-impl<T: 'static> Future for JoinHandle<T> {
-    type Output = T;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        // A panicking task resumes its panic here, in the task that awaits it, as with
-        // `std::thread::JoinHandle::join().unwrap()`.
-        match &mut self.inner {
-            Inner::Remote(handle) => handle.poll_unpin(cx),
-            Inner::Blocking { result, .. } => match std::task::ready!(result.poll_unpin(cx)) {
-                Ok(Ok(output)) => Poll::Ready(output),
-                Ok(Err(panic)) => std::panic::resume_unwind(panic),
-                Err(oneshot::Canceled) => {
-                    panic!("a blocking task was dropped before it ran (its runtime shut down)")
-                }
-            },
-        }
-    }
-}
-
-/// The deadline of a [`timeout`] passed before its future completed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Elapsed(());
-
-impl fmt::Display for Elapsed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("deadline elapsed")
-    }
-}
-
-impl std::error::Error for Elapsed {}
-
-/// Awaits `future` until `deadline`; past it, the future is dropped and [`Elapsed`] returned.
-pub async fn timeout_at<F: Future>(
-    runtime: &dyn Runtime,
-    deadline: Instant,
-    future: F,
-) -> Result<F::Output, Elapsed> {
-    let sleep = runtime.sleep_until(deadline);
-    let future = std::pin::pin!(future);
-    match futures_util::future::select(future, sleep).await {
-        futures_util::future::Either::Left((output, _)) => Ok(output),
-        futures_util::future::Either::Right(((), _)) => Err(Elapsed(())),
-    }
-}
-
-/// Awaits `future` for at most `duration`, measured from [`Runtime::now`].
-pub async fn timeout<F: Future>(
-    runtime: &dyn Runtime,
-    duration: Duration,
-    future: F,
-) -> Result<F::Output, Elapsed> {
-    let deadline = saturating_deadline(runtime.now(), duration);
-    timeout_at(runtime, deadline, future).await
-}
-
-/// Waits until `duration` has passed on `runtime`'s clock.
-pub async fn sleep(runtime: &dyn Runtime, duration: Duration) {
-    runtime
-        .sleep_until(saturating_deadline(runtime.now(), duration))
-        .await;
-}
-
 /// `now + duration`, clamped to a far but representable instant instead of overflowing
 /// (`Duration::MAX` means "no deadline" to callers). Public for the crates that arm timers
 /// on a [`Runtime`] from a length (`sleep_until` takes an instant).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// let now = Instant::now();
+/// let far = claude_kit_rt::saturating_deadline(now, Duration::MAX);
+/// assert!(far > now + Duration::from_secs(365 * 24 * 3600));
+/// ```
 pub fn saturating_deadline(now: Instant, duration: Duration) -> Instant {
     const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
     now.checked_add(duration.min(FAR))

@@ -1,15 +1,10 @@
-//! [smol](https://docs.rs/smol) runtime adapter for
-//! [claude-kit](https://docs.rs/claude-kit).
+//! [smol](https://docs.rs/smol) runtime adapter for [claude-kit](https://docs.rs/claude-kit).
 //!
-//! [`SmolRuntime`] implements [`Runtime`] with
-//!
-//! - tasks on smol's global executor ([`SmolRuntime::new`]) or on an
-//!   [`async_executor::Executor`] of your own ([`SmolRuntime::with_executor`]);
-//! - timers from [`async_io::Timer`] ([`timer`]);
-//! - TCP from [`async_net::TcpStream`] ([`net`]).
-//!
-//! The [`timer`] and [`net`] modules need nothing but the `async-io` reactor, so any executor
-//! built on it (async-std, for one) can reuse them.
+//! [`SmolRuntime`] implements [`Runtime`] with tasks on smol's global executor
+//! ([`SmolRuntime::new`]) or on an [`async_executor::Executor`] of your own
+//! ([`SmolRuntime::with_executor`]), blocking work on smol's [`unblock`](smol::unblock) pool,
+//! and timers, TCP and processes from `async-io`, `async-net` and `async-process`
+//! ([`claude_kit_rt::async_io`], shared with every executor built on async-io).
 //!
 //! ```
 //! use claude_kit_rt::{self as rt, Runtime};
@@ -18,8 +13,7 @@
 //!
 //! let runtime = SmolRuntime::new();
 //! smol::block_on(async {
-//!     let answer = rt::spawn(&runtime, async { 6 * 7 }).await;
-//!     assert_eq!(answer, 42);
+//!     assert_eq!(rt::spawn(&runtime, async { 6 * 7 }).await, 42);
 //!     rt::sleep(&runtime, Duration::from_millis(1)).await;
 //! });
 //! ```
@@ -27,22 +21,17 @@
 #![warn(missing_docs)]
 
 use std::fmt;
-
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_executor::Executor;
+use claude_kit_rt::async_io::{self, AsyncIoReactor};
 use claude_kit_rt::context::{Adapter, ThreadContext};
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, TcpConnect};
+use claude_kit_rt::{BoxFuture, Runtime, Sleep, SpawnProcess, TcpConnect};
 
-pub mod net;
-pub mod timer;
-
-/// A [`Runtime`] on smol: async-io timers, async-net sockets, and tasks on smol's global
-/// executor or on an [`Executor`] you run yourself.
-///
-/// Cloning is cheap and clones share the executor.
+/// A [`Runtime`] on smol: tasks on smol's global executor or on an [`Executor`] you run
+/// yourself; the rest from async-io. Cloning is cheap and clones share the executor.
 ///
 /// ```
 /// use claude_kit_rt::Runtime;
@@ -51,9 +40,7 @@ pub mod timer;
 /// let runtime = SmolRuntime::new();
 /// assert_eq!(runtime.name(), "smol");
 /// let (tx, rx) = smol::channel::bounded(1);
-/// runtime.spawn(Box::pin(async move {
-///     tx.send("done").await.unwrap();
-/// }));
+/// runtime.spawn(Box::pin(async move { tx.send("done").await.unwrap() }));
 /// assert_eq!(smol::block_on(rx.recv()).unwrap(), "done");
 /// ```
 #[derive(Clone, Default)]
@@ -69,19 +56,16 @@ impl SmolRuntime {
         Self { executor: None }
     }
 
-    /// Spawns tasks on `executor`.
-    ///
-    /// Tasks only make progress while something runs the executor (`executor.run(...)` in
-    /// [`smol::block_on`] on some thread); that is your job, as with any smol executor.
+    /// Spawns tasks on `executor`, which only makes progress while something runs it
+    /// (`executor.run(...)` on some thread): that is your job, as with any smol executor.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use claude_kit_rt;
     /// use claude_kit_smol::SmolRuntime;
     ///
     /// let executor = Arc::new(async_executor::Executor::new());
     /// let runtime = SmolRuntime::with_executor(executor.clone());
-    /// let answer = smol::block_on(executor.run(rt::spawn(&runtime, async { 6 * 7 })));
+    /// let answer = smol::block_on(executor.run(claude_kit_rt::spawn(&runtime, async { 6 * 7 })));
     /// assert_eq!(answer, 42);
     /// ```
     pub fn with_executor(executor: Arc<Executor<'static>>) -> Self {
@@ -97,12 +81,10 @@ impl SmolRuntime {
     }
 }
 
-/// Runs `future` to completion on the current thread with `smol::block_on`; tasks spawned on
-/// [`SmolRuntime::new`] run on smol's global executor meanwhile.
-///
-/// Unlike a bare `smol::block_on`, this marks the thread [`ThreadContext::Async`] with
-/// [`SmolRuntime::new`] while the future runs, so that code inside can tell it is on smol
-/// (`claude_kit::rt::runtime_name()`) and synchronous APIs refuse to block it.
+/// Runs `future` to completion on the current thread with `smol::block_on`, the thread marked
+/// [`ThreadContext::Async`] with [`SmolRuntime::new`] meanwhile, so that code inside can tell it
+/// is on smol and synchronous APIs refuse to block it. Tasks spawned on [`SmolRuntime::new`]
+/// run on smol's global executor.
 ///
 /// ```
 /// use claude_kit_rt::context::ThreadContext;
@@ -146,21 +128,15 @@ impl Runtime for SmolRuntime {
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
-        timer::sleep_until(deadline)
+        async_io::sleep_until(deadline)
     }
 
     fn tcp(&self) -> Option<&dyn TcpConnect> {
-        Some(self)
+        Some(&AsyncIoReactor)
     }
-}
 
-impl TcpConnect for SmolRuntime {
-    fn connect_tcp(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
-        net::connect_tcp(host, port)
+    fn process(&self) -> Option<&dyn SpawnProcess> {
+        Some(&AsyncIoReactor)
     }
 }
 

@@ -1,9 +1,9 @@
-//! [tokio](https://docs.rs/tokio) runtime adapter for
-//! [claude-kit](https://docs.rs/claude-kit).
+//! [tokio](https://docs.rs/tokio) runtime adapter for [claude-kit](https://docs.rs/claude-kit).
 //!
 //! [`TokioRuntime`] implements [`Runtime`] on a tokio runtime [`Handle`]: tasks with
-//! [`Handle::spawn`], timers from [`tokio::time`], and TCP from [`tokio::net::TcpStream`]
-//! behind [`tokio_util::compat`] (the SDK speaks `futures-io`).
+//! [`Handle::spawn`], timers from [`tokio::time`], TCP from [`tokio::net::TcpStream`] and
+//! processes from [`tokio::process`] (killed on drop), their streams behind
+//! [`tokio_util::compat`] (the SDK speaks `futures-io`).
 //!
 //! Everything is bound to the captured handle, not to the calling thread: the futures this
 //! adapter returns can be polled from any thread, inside or outside tokio, as long as the tokio
@@ -18,8 +18,7 @@
 //! let tokio_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 //! tokio_rt.block_on(async {
 //!     let runtime = TokioRuntime::current();
-//!     let answer = rt::spawn(&runtime, async { 6 * 7 }).await;
-//!     assert_eq!(answer, 42);
+//!     assert_eq!(rt::spawn(&runtime, async { 6 * 7 }).await, 42);
 //!     rt::sleep(&runtime, Duration::from_millis(1)).await;
 //! });
 //! # Ok::<_, std::io::Error>(())
@@ -30,108 +29,51 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use claude_kit_rt::context::{Adapter, SharedRuntime, ThreadContext};
-use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, Sleep, TcpConnect};
+use claude_kit_rt::{
+    AsyncIo, BoxFuture, ChildProcess, Runtime, ShutdownWatch, Sleep, SpawnProcess, TcpConnect,
+};
+use futures_io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Handle;
-use tokio::task::JoinHandle;
-use tokio_util::compat::TokioAsyncReadCompatExt;
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+use tokio_util::task::AbortOnDropHandle;
 
-/// A [`Runtime`] on a tokio runtime, through its [`Handle`].
-///
-/// Cloning is cheap and clones use the same tokio runtime.
+/// A [`Runtime`] on a tokio runtime, through its [`Handle`]; clones share that runtime.
 ///
 /// ```
 /// use claude_kit_rt::Runtime;
 /// use claude_kit_tokio::TokioRuntime;
 ///
-/// let tokio_rt = tokio::runtime::Builder::new_multi_thread()
-///     .worker_threads(1)
-///     .enable_all()
-///     .build()?;
+/// let tokio_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
 /// let runtime = TokioRuntime::from_handle(tokio_rt.handle().clone());
 /// assert_eq!(runtime.name(), "tokio");
-///
 /// let (tx, rx) = std::sync::mpsc::channel();
-/// runtime.spawn(Box::pin(async move {
-///     tx.send("done").unwrap();
-/// }));
+/// runtime.spawn(Box::pin(async move { tx.send("done").unwrap() }));
 /// assert_eq!(rx.recv().unwrap(), "done");
 /// # Ok::<_, std::io::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct TokioRuntime {
     handle: Handle,
-    /// Started on the first [`Runtime::is_shut_down`] and shared by the clones: a
-    /// `TokioRuntime` made only to spawn or sleep (the `rt` helpers make one per call) costs
-    /// no sentinel task.
-    liveness: Arc<OnceLock<Liveness>>,
-}
-
-/// Tells whether the tokio runtime behind a handle has shut down. tokio has no API for that,
-/// and a timer polled after its runtime is gone panics, so a [`TokioRuntime`] that is asked
-/// parks one tiny sentinel task on its runtime: the runtime drops every task when it shuts
-/// down (before its drivers), and the sentinel's guard then raises the flag. The sentinel ends
-/// when the last clone of the `TokioRuntime` is dropped. Started late is fine: a task spawned
-/// on a runtime that is already gone is dropped at once, which raises the flag.
-#[derive(Debug)]
-struct Liveness {
-    shut_down: Arc<AtomicBool>,
-    /// Dropped with the last clone: ends the sentinel task.
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Liveness {
-    fn watch(handle: &Handle) -> Self {
-        let shut_down = Arc::new(AtomicBool::new(false));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let guard = RaiseOnDrop(shut_down.clone());
-        // A task spawned on a runtime that is already gone is dropped at once: the flag is
-        // raised right here.
-        drop(handle.spawn(async move {
-            let _guard = guard;
-            let _ = stopped.await;
-        }));
-        Self {
-            shut_down,
-            _stop: stop,
-        }
-    }
-
-    fn is_shut_down(&self) -> bool {
-        self.shut_down.load(Ordering::Acquire)
-    }
-}
-
-struct RaiseOnDrop(Arc<AtomicBool>);
-
-impl Drop for RaiseOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
-    }
+    /// tokio cannot tell that its runtime is gone; the watch can. Shared by clones and timers.
+    watch: ShutdownWatch,
 }
 
 impl TokioRuntime {
-    /// Runs on the tokio runtime that `handle` belongs to.
-    ///
-    /// That runtime must have its I/O and time drivers enabled
-    /// ([`Builder::enable_all`](tokio::runtime::Builder::enable_all)), or
-    /// [`sleep_until`](Runtime::sleep_until) and [`connect_tcp`](TcpConnect::connect_tcp) panic.
+    /// Runs on the tokio runtime that `handle` belongs to, which must have its I/O and time
+    /// drivers enabled, or timers, sockets and processes panic.
     pub fn from_handle(handle: Handle) -> Self {
-        Self {
-            handle,
-            liveness: Arc::default(),
-        }
+        let watch = ShutdownWatch::new();
+        Self { handle, watch }
     }
 
     /// Runs on the tokio runtime the caller is in.
     ///
     /// # Panics
-    ///
     /// Outside a tokio runtime. Use [`try_current`](Self::try_current) to check instead.
     #[track_caller]
     pub fn current() -> Self {
@@ -141,9 +83,7 @@ impl TokioRuntime {
     /// Runs on the tokio runtime the caller is in, or `None` outside any tokio runtime.
     ///
     /// ```
-    /// use claude_kit_tokio::TokioRuntime;
-    ///
-    /// assert!(TokioRuntime::try_current().is_none());
+    /// assert!(claude_kit_tokio::TokioRuntime::try_current().is_none());
     /// ```
     pub fn try_current() -> Option<Self> {
         Handle::try_current().ok().map(Self::from_handle)
@@ -159,12 +99,9 @@ impl TokioRuntime {
     /// outside any tokio runtime. Prefer your own runtime (`#[tokio::main]`) when you have one.
     ///
     /// ```
-    /// use claude_kit_rt::{self as rt, Runtime};
-    /// use claude_kit_tokio::TokioRuntime;
-    ///
-    /// let runtime = TokioRuntime::global()?;
+    /// let runtime = claude_kit_tokio::TokioRuntime::global()?;
     /// let (tx, rx) = std::sync::mpsc::channel();
-    /// rt::spawn(&runtime, async move { tx.send(6 * 7).unwrap() }).detach();
+    /// claude_kit_rt::spawn(&runtime, async move { tx.send(6 * 7).unwrap() }).detach();
     /// assert_eq!(rx.recv().unwrap(), 42);
     /// # Ok::<_, std::io::Error>(())
     /// ```
@@ -172,58 +109,49 @@ impl TokioRuntime {
     /// # Errors
     /// When the runtime could not be built (the OS refused its threads or its I/O driver).
     pub fn global() -> io::Result<Self> {
-        static GLOBAL: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-        let runtime = GLOBAL.get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .thread_name("claude-kit-tokio")
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
+        static GLOBAL: OnceLock<Result<OwnedRuntime, String>> = OnceLock::new();
+        let global = GLOBAL.get_or_init(|| {
+            OwnedRuntime::new().map_err(|e| format!("building the global tokio runtime: {e}"))
         });
-        match runtime {
-            Ok(runtime) => Ok(Self::from_handle(runtime.handle().clone())),
-            Err(message) => Err(io::Error::other(format!(
-                "building the global tokio runtime: {message}"
-            ))),
-        }
+        global
+            .as_ref()
+            .map(OwnedRuntime::runtime)
+            .map_err(|e| io::Error::other(e.as_str()))
+    }
+}
+
+impl From<Handle> for TokioRuntime {
+    fn from(handle: Handle) -> Self {
+        Self::from_handle(handle)
     }
 }
 
 /// Runs `future` to completion on a new multi-threaded tokio runtime (all drivers enabled),
-/// blocking the current thread: what `#[tokio::main]` does, as a function.
-///
-/// While it runs, the thread is marked [`ThreadContext::Async`] with this runtime. When the
-/// future completes, the runtime is shut down without waiting: tasks still pending are dropped
-/// and blocking closures finish in the background (see [`OwnedRuntime`]).
+/// blocking the current thread: `#[tokio::main]` as a function. The thread is marked
+/// [`ThreadContext::Async`] meanwhile; afterwards the runtime shuts down without waiting for
+/// what is still pending (see [`OwnedRuntime`]).
 ///
 /// ```
-/// let answer = claude_kit_tokio::block_on(async { 6 * 7 });
-/// assert_eq!(answer, 42);
+/// assert_eq!(claude_kit_tokio::block_on(async { 6 * 7 }), 42);
 /// ```
 ///
 /// # Panics
-/// Panics when called from inside a tokio runtime (tokio forbids nested `block_on`), or when
-/// the runtime cannot be built.
+/// Inside a tokio runtime (tokio forbids nested `block_on`), or when the runtime cannot be built.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     OwnedRuntime::new()
         .expect("building a tokio runtime")
         .block_on(future)
 }
 
-/// A tokio runtime owned by the value: built with all drivers enabled, and shut down in the
-/// background when dropped, so that dropping it never blocks — not even inside another
-/// runtime, where dropping a plain `tokio::runtime::Runtime` panics.
-///
-/// It is what a synchronous API needs to run async code on a runtime of its own
+/// A tokio runtime owned by the value, all drivers enabled, shut down in the background when
+/// dropped: dropping it never blocks, not even inside another runtime (where dropping a plain
+/// `tokio::runtime::Runtime` panics). What a synchronous API runs its async code on
 /// (`claude_kit::blocking::Client` holds one).
 ///
 /// ```
-/// use claude_kit_rt::{self as rt, Runtime};
-/// use claude_kit_tokio::OwnedRuntime;
-///
-/// let owned = OwnedRuntime::with_worker_threads(1)?;
+/// let owned = claude_kit_tokio::OwnedRuntime::with_worker_threads(1)?;
 /// let runtime = owned.runtime(); // a `Runtime` for the SDK
-/// let answer = owned.block_on(async move { rt::spawn(&runtime, async { 6 * 7 }).await });
+/// let answer = owned.block_on(async move { claude_kit_rt::spawn(&runtime, async { 6 * 7 }).await });
 /// assert_eq!(answer, 42);
 /// drop(owned); // returns at once
 /// # Ok::<_, std::io::Error>(())
@@ -255,8 +183,7 @@ impl OwnedRuntime {
         Self::from_builder(builder)
     }
 
-    /// A current-thread runtime: no worker threads, tasks only run inside
-    /// [`block_on`](Self::block_on).
+    /// A current-thread runtime: tasks only run inside [`block_on`](Self::block_on).
     ///
     /// ```
     /// let owned = claude_kit_tokio::OwnedRuntime::new_current_thread()?;
@@ -276,10 +203,8 @@ impl OwnedRuntime {
             .enable_all()
             .build()?;
         let handle = TokioRuntime::from_handle(runtime.handle().clone());
-        Ok(Self {
-            runtime: Some(runtime),
-            handle,
-        })
+        let runtime = Some(runtime);
+        Ok(Self { runtime, handle })
     }
 
     /// A [`Runtime`] on this tokio runtime (cheap to clone; valid as long as `self` lives).
@@ -287,19 +212,16 @@ impl OwnedRuntime {
         self.handle.clone()
     }
 
-    /// Runs `future` to completion on this runtime, blocking the current thread; the thread
-    /// is marked [`ThreadContext::Async`] with this runtime meanwhile. Several threads may
-    /// call it at once.
+    /// Runs `future` to completion on this runtime, blocking the current thread, which is
+    /// marked [`ThreadContext::Async`] meanwhile. Several threads may call it at once.
     ///
     /// # Panics
     /// Inside a tokio runtime's async context (tokio forbids nested `block_on`).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let runtime: Arc<dyn Runtime> = Arc::new(self.handle.clone());
-        self.runtime
-            .as_ref()
-            .expect("the runtime lives until drop")
-            .block_on(ThreadContext::Async(Some(runtime)).scope(future))
+        let runtime: SharedRuntime = Arc::new(self.handle.clone());
+        let tokio = self.runtime.as_ref().expect("the runtime lives until drop");
+        tokio.block_on(ThreadContext::Async(Some(runtime)).scope(future))
     }
 }
 
@@ -311,45 +233,38 @@ impl Drop for OwnedRuntime {
     }
 }
 
-impl From<Handle> for TokioRuntime {
-    fn from(handle: Handle) -> Self {
-        Self::from_handle(handle)
-    }
-}
-
 impl Runtime for TokioRuntime {
     fn name(&self) -> &'static str {
         "tokio"
     }
 
     fn spawn(&self, task: BoxFuture<'static, ()>) {
-        // Dropping a tokio JoinHandle detaches the task. (On a runtime that has shut down,
-        // tokio drops the task at once.)
+        // Dropping a tokio JoinHandle detaches the task; a dead runtime drops it at once.
         drop(self.handle.spawn(task));
     }
 
     fn is_shut_down(&self) -> bool {
-        self.liveness
-            .get_or_init(|| Liveness::watch(&self.handle))
-            .is_shut_down()
+        self.watch.is_shut_down(self)
     }
 
     fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
-        // Dropping a tokio JoinHandle detaches the closure.
         drop(self.handle.spawn_blocking(task));
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>> {
-        // A tokio timer binds to the runtime it is created in, and creating one outside a
-        // runtime context panics: enter ours, so any thread may call this.
+        // A tokio timer binds to the runtime it is created in (outside one, creating it
+        // panics): enter ours, so any thread may call this.
         let _context = self.handle.enter();
-        Box::pin(TokioSleep {
-            sleep: Box::pin(tokio::time::sleep_until(deadline.into())),
-            liveness: self.liveness.clone(),
-        })
+        let timer = tokio::time::sleep_until(deadline.into());
+        self.watch
+            .sleep(timer, |timer, deadline| timer.reset(deadline.into()))
     }
 
     fn tcp(&self) -> Option<&dyn TcpConnect> {
+        Some(self)
+    }
+
+    fn process(&self) -> Option<&dyn SpawnProcess> {
         Some(self)
     }
 }
@@ -359,82 +274,65 @@ impl TcpConnect for TokioRuntime {
         &self,
         host: &str,
         port: u16,
-    ) -> BoxFuture<'static, std::io::Result<Box<dyn AsyncIo>>> {
-        let handle = self.handle.clone();
-        let host = host.to_owned();
+    ) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
+        let (handle, host) = (self.handle.clone(), host.to_owned());
         Box::pin(async move {
-            // Connect on the runtime itself (resolution needs its blocking pool, the socket its
-            // reactor), so that the returned future can be polled from any thread. Dropping
-            // this future aborts the connection attempt.
-            let mut task = AbortOnDrop(handle.spawn(async move {
-                let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
-                stream.set_nodelay(true)?;
-                Ok::<_, io::Error>(stream)
-            }));
-            let stream = match (&mut task.0).await {
-                Ok(result) => result?,
-                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-                Err(err) => return Err(io::Error::other(err)),
-            };
+            // On the runtime itself (resolution needs its blocking pool, the socket its
+            // reactor), so that any thread may poll this future; dropping it aborts the task.
+            let connect = handle.spawn(tokio::net::TcpStream::connect((host, port)));
+            let stream = AbortOnDropHandle::new(connect)
+                .await
+                .map_err(io::Error::other)??;
+            stream.set_nodelay(true)?;
             Ok(Box::new(stream.compat()) as Box<dyn AsyncIo>)
         })
     }
 }
 
-/// A [`tokio::time::Sleep`] as a core [`Sleep`].
-///
-/// tokio panics when a timer is polled after its runtime shut down. This one completes
-/// instead: every wait of the SDK is bounded by a timer, so a call on a dead runtime ends
-/// (and the client reports [`Error::Closed`](claude_kit_core::Error::Closed)) rather than
-/// panicking or hanging.
-struct TokioSleep {
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    liveness: Arc<OnceLock<Liveness>>,
-}
-
-impl TokioSleep {
-    /// Whether the runtime is known to be gone (without starting the watch: a runtime whose
-    /// watch never started is caught by `catch_unwind` below).
-    fn known_gone(&self) -> bool {
-        self.liveness.get().is_some_and(Liveness::is_shut_down)
+impl SpawnProcess for TokioRuntime {
+    fn spawn(&self, mut command: Command) -> io::Result<Box<dyn ChildProcess>> {
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // The child's pipes and its exit signal register with this runtime's drivers.
+        let _context = self.handle.enter();
+        let child = tokio::process::Command::from(command)
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(Box::new(TokioChild(child)))
     }
 }
 
-impl Future for TokioSleep {
-    type Output = ();
+/// A [`tokio::process::Child`] (killed on drop, then reaped by tokio) as a [`ChildProcess`].
+#[derive(Debug)]
+struct TokioChild(tokio::process::Child);
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.known_gone() {
-            return Poll::Ready(());
-        }
-        // A runtime not watched yet, or a poll on another thread in the moment between the
-        // flag and the shutdown of tokio's time driver, still meets tokio's panic: caught here.
-        let sleep = self.sleep.as_mut();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sleep.poll(cx))) {
-            Ok(poll) => poll,
-            Err(_) => Poll::Ready(()),
+impl ChildProcess for TokioChild {
+    fn id(&self) -> Option<u32> {
+        self.0.id()
+    }
+    fn take_stdin(&mut self) -> Option<Box<dyn AsyncWrite + Send + Unpin>> {
+        Some(Box::new(self.0.stdin.take()?.compat_write()))
+    }
+    fn take_stdout(&mut self) -> Option<Box<dyn AsyncRead + Send + Unpin>> {
+        Some(Box::new(self.0.stdout.take()?.compat()))
+    }
+    fn take_stderr(&mut self) -> Option<Box<dyn AsyncRead + Send + Unpin>> {
+        Some(Box::new(self.0.stderr.take()?.compat()))
+    }
+    fn kill(&mut self) -> io::Result<()> {
+        // tokio refuses to kill a child it has reaped; for the contract that is no error.
+        match self.0.try_wait()? {
+            Some(_) => Ok(()),
+            None => self.0.start_kill(),
         }
     }
-}
-
-impl Sleep for TokioSleep {
-    fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
-        if self.known_gone() {
-            return;
-        }
-        let sleep = self.sleep.as_mut();
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            sleep.reset(deadline.into())
-        }));
+    fn wait(&mut self) -> BoxFuture<'_, io::Result<ExitStatus>> {
+        Box::pin(self.0.wait()) // closes an untaken stdin first
     }
-}
-
-/// Aborts a tokio task when dropped.
-struct AbortOnDrop<T>(JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
+    fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.0.try_wait()
     }
 }
 

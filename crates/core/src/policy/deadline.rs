@@ -16,7 +16,8 @@
 //! use claude_kit_core::TimeoutPhase;
 //!
 //! let start = Instant::now();
-//! let timeouts = Timeouts { idle: Duration::from_secs(5), ..Timeouts::default() };
+//! let mut timeouts = Timeouts::default();
+//! timeouts.idle = Duration::from_secs(5);
 //! let mut deadlines = CallDeadlines::new(timeouts, start);
 //! deadlines.request_sent(start);
 //! deadlines.headers_received(start);

@@ -1,0 +1,346 @@
+//! [`ToolRunner`]: the API backend's tool loop — send the conversation, run the tools the model
+//! asks for, send their results back, until the model is done.
+//!
+//! ```no_run
+//! # async fn run(client: claude_kit_api::Client) -> claude_kit_core::Result<()> {
+//! use claude_kit_api::ToolRunner;
+//! use claude_kit_core::agent::{ToolError, ToolFn, Toolbox};
+//! use claude_kit_core::types::MessageRequest;
+//! use serde_json::json;
+//!
+//! let weather = ToolFn::new(
+//!     "get_weather",
+//!     "The current weather in a city",
+//!     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+//!     |input: serde_json::Value| async move {
+//!         Ok::<_, ToolError>(format!("Sunny in {}", input["city"]))
+//!     },
+//! );
+//! let runner = ToolRunner::new(client, Toolbox::new().with(weather)).max_turns(5);
+//! let outcome = runner
+//!     .run(MessageRequest::new("claude-sonnet-4-5", 1024).user("Weather in Paris?"))
+//!     .await?;
+//! println!("{} ({} turns)", outcome.final_message.text(), outcome.turns);
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures_util::{FutureExt, StreamExt};
+
+use claude_kit_core::Result;
+use claude_kit_core::agent::{
+    AgentEvent, AgentOutcome, AgentStream, HookDecision, ToolCall, ToolOutput, Toolbox,
+};
+use claude_kit_core::types::{
+    Content, ContentBlock, ContentDelta, Message, MessageParam, MessageRequest, Role, StopReason,
+    StreamEvent, Usage,
+};
+
+use crate::client::Client;
+
+type BeforeHook = dyn Fn(&ToolCall) -> HookDecision + Send + Sync;
+type AfterHook = dyn Fn(&ToolCall, &mut ToolOutput) + Send + Sync;
+
+/// Runs the tool-calling loop: send the conversation, run the tools the model asks for, send
+/// their results, until the model answers without asking for a tool or `max_turns` model calls
+/// were made.
+///
+/// - Model turns are streamed, so [`run_stream`](Self::run_stream) yields text as it comes.
+/// - The calls of one turn run concurrently, at most
+///   [`max_parallel_tools`](Self::max_parallel_tools) at once, inside the task that polls the
+///   run (nothing is spawned); their results are sent in the order of the `tool_use` blocks.
+/// - Tool failures (an `Err`, invalid input, a panic, an unknown tool, a denied call) are sent
+///   back as `is_error` results; the run goes on. Only API errors end a run with `Err`.
+/// - Cancellation: dropping the run's future or stream drops the tool futures in flight.
+/// - The toolbox's definitions are added to the request's `tools` (a tool already there by
+///   the same name is kept).
+#[derive(Clone)]
+#[must_use]
+pub struct ToolRunner {
+    client: Client,
+    toolbox: Arc<Toolbox>,
+    max_turns: usize,
+    max_parallel_tools: usize,
+    before: Option<Arc<BeforeHook>>,
+    after: Option<Arc<AfterHook>>,
+}
+
+impl fmt::Debug for ToolRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolRunner")
+            .field("toolbox", &self.toolbox)
+            .field("max_turns", &self.max_turns)
+            .field("max_parallel_tools", &self.max_parallel_tools)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolRunner {
+    /// The default of [`max_turns`](Self::max_turns).
+    pub const DEFAULT_MAX_TURNS: usize = 10;
+    /// The default of [`max_parallel_tools`](Self::max_parallel_tools).
+    pub const DEFAULT_MAX_PARALLEL_TOOLS: usize = 4;
+
+    /// A runner calling the model with `client` and the tools of `toolbox`.
+    pub fn new(client: Client, toolbox: Toolbox) -> Self {
+        Self {
+            client,
+            toolbox: Arc::new(toolbox),
+            max_turns: Self::DEFAULT_MAX_TURNS,
+            max_parallel_tools: Self::DEFAULT_MAX_PARALLEL_TOOLS,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// At most `turns` model calls per run (at least 1). Default 10. See
+    /// [`AgentOutcome::max_turns_reached`].
+    pub fn max_turns(mut self, turns: usize) -> Self {
+        self.max_turns = turns.max(1);
+        self
+    }
+
+    /// At most `limit` tool calls of one turn run at once (at least 1). Default 4.
+    pub fn max_parallel_tools(mut self, limit: usize) -> Self {
+        self.max_parallel_tools = limit.max(1);
+        self
+    }
+
+    /// Called before each tool call: allow it, deny it (the reason goes back to the model as
+    /// an error result and the tool is not run), or rewrite its input.
+    ///
+    /// ```
+    /// # fn make(runner: claude_kit_api::ToolRunner) -> claude_kit_api::ToolRunner {
+    /// use claude_kit_core::agent::HookDecision;
+    ///
+    /// runner.before_tool(|call| match call.name.as_str() {
+    ///     "delete_file" => HookDecision::Deny("deleting files is not allowed".into()),
+    ///     _ => HookDecision::Allow,
+    /// })
+    /// # }
+    /// ```
+    pub fn before_tool(
+        mut self,
+        hook: impl Fn(&ToolCall) -> HookDecision + Send + Sync + 'static,
+    ) -> Self {
+        self.before = Some(Arc::new(hook));
+        self
+    }
+
+    /// Called after each tool call (denied ones included) with the result about to be sent;
+    /// it may change it.
+    pub fn after_tool(
+        mut self,
+        hook: impl Fn(&ToolCall, &mut ToolOutput) + Send + Sync + 'static,
+    ) -> Self {
+        self.after = Some(Arc::new(hook));
+        self
+    }
+
+    /// The tools.
+    pub fn toolbox(&self) -> &Toolbox {
+        &self.toolbox
+    }
+
+    /// Runs the loop on `request` to the end and returns the outcome.
+    ///
+    /// Fails only when a model call fails (after the client's retries); tool failures are
+    /// answered to the model. Dropping the future cancels the run and its tool calls.
+    pub async fn run(&self, request: MessageRequest) -> Result<AgentOutcome> {
+        Box::pin(drive(self.clone(), request, None)).await
+    }
+
+    /// Runs the loop on `request`, yielding [`AgentEvent`]s as they happen; the last item is
+    /// [`AgentEvent::Finished`], or an `Err` when a model call failed.
+    ///
+    /// ```no_run
+    /// # async fn run(runner: claude_kit_api::ToolRunner, request: claude_kit_core::types::MessageRequest) -> claude_kit_core::Result<()> {
+    /// use claude_kit_core::agent::AgentEvent;
+    /// use futures_util::StreamExt;
+    ///
+    /// let mut events = runner.run_stream(request);
+    /// while let Some(event) = events.next().await {
+    ///     match event? {
+    ///         AgentEvent::TextDelta(text) => print!("{text}"),
+    ///         AgentEvent::ToolCall { name, input, .. } => println!("\n[calling {name} {input}]"),
+    ///         AgentEvent::Finished(message) => println!("\n[done: {:?}]", message.stop_reason),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn run_stream(&self, request: MessageRequest) -> AgentStream {
+        // The run is a future that sends its events into a small channel; the stream polls
+        // the run and the channel together, so nothing is spawned and dropping the stream
+        // drops the run.
+        let (sender, receiver) = async_channel::bounded(16);
+        let run = drive(self.clone(), request, Some(sender.clone())).then(|result| async move {
+            if let Err(error) = result {
+                // Awaited: the stream keeps draining the channel meanwhile.
+                let _ = sender.send(Err(error)).await;
+            }
+        });
+        let run = run.into_stream().filter_map(|()| std::future::ready(None));
+        Box::pin(futures_util::stream::select(Box::pin(run), receiver))
+    }
+}
+
+type Events = async_channel::Sender<Result<AgentEvent>>;
+
+async fn emit(events: &Option<Events>, event: AgentEvent) {
+    if let Some(events) = events {
+        // A closed channel means the stream was dropped, and with it this run.
+        let _ = events.send(Ok(event)).await;
+    }
+}
+
+async fn drive(
+    runner: ToolRunner,
+    mut request: MessageRequest,
+    events: Option<Events>,
+) -> Result<AgentOutcome> {
+    for tool in runner.toolbox.definitions() {
+        if !request.tools.iter().any(|t| t.name == tool.name) {
+            request.tools.push(tool);
+        }
+    }
+    let mut usage = Usage::default();
+    let mut turns = 0;
+    loop {
+        turns += 1;
+        let message = model_turn(&runner.client, request.clone(), &events).await?;
+        add_usage(&mut usage, &message.usage);
+        request.messages.push(assistant_turn(&message));
+        emit(&events, AgentEvent::TurnComplete(message.clone())).await;
+
+        let calls: Vec<ToolCall> = message
+            .tool_uses()
+            .map(|block| ToolCall {
+                id: block.id.clone(),
+                name: block.name.clone(),
+                input: block.input.clone(),
+            })
+            .collect();
+        let wants_tools = message.stop_reason == Some(StopReason::ToolUse) && !calls.is_empty();
+        if !wants_tools || turns >= runner.max_turns {
+            emit(&events, AgentEvent::Finished(message.clone())).await;
+            return Ok(AgentOutcome::new(
+                message,
+                request.messages,
+                turns,
+                usage,
+                wants_tools,
+            ));
+        }
+
+        for call in &calls {
+            let event = AgentEvent::ToolCall {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                input: call.input.clone(),
+            };
+            emit(&events, event).await;
+        }
+        let results = run_tools(&runner, calls).await;
+        let mut blocks = Vec::with_capacity(results.len());
+        for (id, output) in results {
+            blocks.push(ContentBlock::tool_result(
+                id.clone(),
+                output.content.clone(),
+                output.is_error,
+            ));
+            let event = AgentEvent::ToolResult {
+                id,
+                content: output.content,
+                is_error: output.is_error,
+            };
+            emit(&events, event).await;
+        }
+        request.messages.push(MessageParam {
+            role: Role::User,
+            content: Content::Blocks(blocks),
+        });
+    }
+}
+
+/// One streamed model call: its text deltas go out as events; returns the final message.
+async fn model_turn(
+    client: &Client,
+    request: MessageRequest,
+    events: &Option<Events>,
+) -> Result<Message> {
+    let mut stream = client.messages().stream(request).await?;
+    while let Some(event) = stream.next().await {
+        if let StreamEvent::ContentBlockDelta {
+            delta: ContentDelta::Text(text),
+            ..
+        } = event?
+        {
+            emit(events, AgentEvent::TextDelta(text)).await;
+        }
+    }
+    stream.final_message().await
+}
+
+/// The calls of one turn, at most `max_parallel_tools` at once (a new one starts as soon as
+/// one finishes), in this task; the results in the order of `calls`.
+async fn run_tools(runner: &ToolRunner, calls: Vec<ToolCall>) -> Vec<(String, ToolOutput)> {
+    let mut results: Vec<(usize, (String, ToolOutput))> =
+        futures_util::stream::iter(calls.into_iter().enumerate())
+            .map(|(index, call)| run_tool(runner, call).map(move |result| (index, result)))
+            .buffer_unordered(runner.max_parallel_tools)
+            .collect()
+            .await;
+    results.sort_unstable_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// The assistant turn that records `message` in a conversation.
+fn assistant_turn(message: &Message) -> MessageParam {
+    MessageParam {
+        role: Role::Assistant,
+        content: Content::Blocks(message.content.clone()),
+    }
+}
+
+/// Adds `more` to `total`: token counts are summed; the optional cache counts too. The counts
+/// are the server's numbers, so the sums saturate rather than overflow.
+fn add_usage(total: &mut Usage, more: &Usage) {
+    fn sum(total: &mut Option<u64>, more: Option<u64>) {
+        if let Some(more) = more {
+            *total = Some(total.unwrap_or(0).saturating_add(more));
+        }
+    }
+    total.input_tokens = total.input_tokens.saturating_add(more.input_tokens);
+    total.output_tokens = total.output_tokens.saturating_add(more.output_tokens);
+    sum(
+        &mut total.cache_creation_input_tokens,
+        more.cache_creation_input_tokens,
+    );
+    sum(
+        &mut total.cache_read_input_tokens,
+        more.cache_read_input_tokens,
+    );
+}
+
+/// One tool call, hooks included; returns the `tool_use` id and the result to send.
+async fn run_tool(runner: &ToolRunner, mut call: ToolCall) -> (String, ToolOutput) {
+    let decision = match &runner.before {
+        Some(hook) => hook(&call),
+        None => HookDecision::Allow,
+    };
+    let mut output = match decision {
+        HookDecision::Allow => runner.toolbox.call(&call).await,
+        HookDecision::Deny(reason) => ToolOutput::error(reason),
+        HookDecision::Rewrite(input) => {
+            call.input = input;
+            runner.toolbox.call(&call).await
+        }
+    };
+    if let Some(hook) = &runner.after {
+        hook(&call, &mut output);
+    }
+    (call.id, output)
+}

@@ -1,0 +1,56 @@
+//! The Messages API backend of [claude-kit](https://docs.rs/claude-kit): a [`Client`] that
+//! runs unchanged on tokio, smol, async-std or an executor of your own.
+//!
+//! ```no_run
+//! # async fn run() -> claude_kit_core::Result<()> {
+//! use claude_kit_api::Client;
+//! use claude_kit_core::types::MessageRequest;
+//!
+//! let client = Client::from_env()?; // ANTHROPIC_API_KEY must be set
+//! let reply = client
+//!     .messages()
+//!     .create(MessageRequest::new("claude-sonnet-4-5", 256).user("Hello"))
+//!     .await?;
+//! println!("{}", reply.text());
+//! # Ok(()) }
+//! ```
+//!
+//! - [`Client`] (built by a [`ClientBuilder`] from a [`Config`]): configuration, connection
+//!   pool and runtime, shared by cheap clones; [`Client::with_options`] derives one with
+//!   other deadlines, retries or headers.
+//! - [`Client::messages`]: `create`, `stream` ([`MessageStream`], [`TextStream`]),
+//!   `count_tokens`, [`batches`]; [`Client::models`]; [`pagination`] as a `Stream`.
+//! - [`ToolRunner`]: the tool loop over the shared vocabulary of `claude_kit_core::agent`.
+//!
+//! Inside, one private engine owns everything clients share (runtime, transport, headers,
+//! limits, counters); a call runs under one `CallDeadlines` of `claude_kit_core`, retried by
+//! its `RetryPolicy`, and its body is read under one lazily armed timer.
+//!
+//! Features: `hyper` (default, the built-in transport), `rustls-ring` and `webpki-roots`
+//! (its TLS), `runtime-tokio`, `runtime-smol`, `runtime-async-std` (the runtimes a client may
+//! pick on its own; [`ClientBuilder::runtime`] works without any).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod agent;
+mod auth;
+mod client;
+mod config;
+mod engine;
+mod meta;
+mod options;
+mod resources;
+mod runtime;
+mod stream;
+
+pub use agent::ToolRunner;
+pub use auth::ApiKey;
+pub use claude_kit_core::policy::deadline::Timeouts;
+pub use client::{Client, ClientBuilder};
+pub use config::{API_VERSION, Config, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, DEFAULT_MODEL};
+pub use engine::ClientStats;
+pub use meta::{Response, ResponseMeta};
+pub use options::RequestOptions;
+pub use resources::messages::Messages;
+pub use resources::{batches, models, pagination};
+pub use stream::{MessageStream, TextStream};

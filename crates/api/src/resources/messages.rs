@@ -1,0 +1,200 @@
+//! The Messages API: [`Messages::create`].
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Method;
+
+use claude_kit_core::types::{Message, MessageRequest};
+use claude_kit_core::{Error, Result};
+
+use crate::engine::{Engine, Failed, MESSAGES_PATH, estimate_tokens};
+use crate::meta::Response;
+use crate::options::Settings;
+use crate::stream::MessageStream;
+
+/// The Messages API of a [`Client`](crate::Client); get one with
+/// [`Client::messages`](crate::Client::messages).
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct Messages<'a> {
+    engine: &'a Arc<Engine>,
+    settings: &'a Arc<Settings>,
+}
+
+impl<'a> Messages<'a> {
+    pub(crate) fn new(engine: &'a Arc<Engine>, settings: &'a Arc<Settings>) -> Self {
+        Self { engine, settings }
+    }
+
+    /// Creates a message: sends the conversation and returns the model's complete reply.
+    ///
+    /// Failed attempts are retried by the client's retry policy (2 retries by default: 408,
+    /// 409, 429, 5xx, 529, connection errors, timeouts, a body cut off midway), all within the
+    /// total deadline. The final error is [`Error::Api`] with the request id and rate-limit
+    /// headers, or the connection / timeout / decode error.
+    ///
+    /// # Cancellation
+    /// Dropping the future at any point abandons the call: its connection is closed or
+    /// returned to the pool, its concurrency permit released, nothing keeps running.
+    pub async fn create(&self, request: MessageRequest) -> Result<Response<Message>> {
+        let (body, tokens) = prepare(request, None)?;
+        let (engine, settings) = (&**self.engine, &**self.settings);
+        let call = engine.call(settings, |attempt| {
+            let body = &body;
+            async move {
+                let (meta, body) = engine
+                    .attempt(
+                        settings,
+                        &Method::POST,
+                        MESSAGES_PATH,
+                        body,
+                        tokens,
+                        attempt,
+                    )
+                    .await?;
+                let message: Message = engine.read_json(&meta, body, "message JSON").await?;
+                engine.settle_tokens(
+                    tokens,
+                    // Server numbers: a sum that overflows is as much as can be counted.
+                    message
+                        .usage
+                        .input_tokens
+                        .saturating_add(message.usage.output_tokens),
+                );
+                Ok(Response::new(message, meta))
+            }
+        });
+        // Boxed: the call's state machine is several KiB, and futures are often held in bulk
+        // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
+        Box::pin(call).await
+    }
+
+    /// Creates a message and streams the reply as it is generated.
+    ///
+    /// Returns once the first content of the reply arrived (bounded by the response-header
+    /// timeout and the total deadline); failures up to that point are retried like
+    /// [`create`](Self::create)'s, so a retried stream never repeats content. The body is then
+    /// read as you poll the [`MessageStream`], with at most the idle timeout between two
+    /// chunks.
+    pub async fn stream(&self, request: MessageRequest) -> Result<MessageStream> {
+        let (body, tokens) = prepare(request, Some(true))?;
+        let (engine, settings) = (&**self.engine, &**self.settings);
+        let call = engine.call(settings, |attempt| {
+            let body = &body;
+            async move {
+                let (meta, body) = engine
+                    .attempt(
+                        settings,
+                        &Method::POST,
+                        MESSAGES_PATH,
+                        body,
+                        tokens,
+                        attempt,
+                    )
+                    .await?;
+                let content_type = meta
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !is_event_stream(content_type) {
+                    return Err(Failed::from(Error::Decode {
+                        message: format!(
+                            "expected an event stream, got content-type {content_type:?}"
+                        ),
+                        request_id: meta.request_id().map(str::to_owned),
+                    }));
+                }
+                let mut stream = MessageStream::new(
+                    meta,
+                    body,
+                    engine.max_event_size(),
+                    engine.secrets().clone(),
+                );
+                stream.prefetch().await.map_err(Failed::from)?;
+                Ok(stream)
+            }
+        });
+        // Boxed: the call's state machine is several KiB, and futures are often held in bulk
+        // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
+        Box::pin(call).await
+    }
+
+    /// Counts the input tokens `request` would use, without creating a message
+    /// (`/v1/messages/count_tokens`). Fields the endpoint does not take (`max_tokens`,
+    /// sampling settings, `stream`, `metadata`, `stop_sequences`) are left out.
+    pub async fn count_tokens(
+        &self,
+        request: MessageRequest,
+    ) -> Result<Response<super::models::TokenCount>> {
+        let mut body = serde_json::to_value(&request)
+            .map_err(|e| Error::config(format!("request is not serialisable: {e}")))?;
+        if let Some(fields) = body.as_object_mut() {
+            for field in [
+                "max_tokens",
+                "stream",
+                "temperature",
+                "top_p",
+                "top_k",
+                "stop_sequences",
+                "metadata",
+            ] {
+                fields.remove(field);
+            }
+        }
+        let body = serde_json::to_vec(&body).map_err(|e| Error::config(e.to_string()))?;
+        self.engine
+            .call_json(
+                self.settings,
+                Method::POST,
+                "/v1/messages/count_tokens",
+                Some(Bytes::from(body)),
+            )
+            .await
+    }
+
+    /// The Message Batches API.
+    pub fn batches(&self) -> super::batches::Batches<'a> {
+        super::batches::Batches::new(self.engine, self.settings)
+    }
+}
+
+/// The JSON body of `request` with its `stream` flag set, and the tokens it is counted for.
+fn prepare(mut request: MessageRequest, stream: Option<bool>) -> Result<(Option<Bytes>, u32)> {
+    request.stream = stream;
+    let body = serde_json::to_vec(&request)
+        .map_err(|e| Error::config(format!("request is not serialisable: {e}")))?;
+    let tokens = estimate_tokens(body.len(), request.max_tokens);
+    Ok((Some(Bytes::from(body)), tokens))
+}
+
+/// Whether a `content-type` value is `text/event-stream`: the media type before any `;`
+/// parameters, compared without regard to case (RFC 9110 §8.3.1) or surrounding space.
+fn is_event_stream(content_type: &str) -> bool {
+    let media_type = content_type.split(';').next().unwrap_or("");
+    media_type.trim().eq_ignore_ascii_case("text/event-stream")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn media_types_are_compared_without_case() {
+        for yes in [
+            "text/event-stream",
+            "Text/Event-Stream; Charset=UTF-8",
+            "TEXT/EVENT-STREAM",
+            " text/event-stream ;charset=utf-8",
+        ] {
+            assert!(super::is_event_stream(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "application/json",
+            "text/event-streams",
+            "text/plain; x=text/event-stream",
+        ] {
+            assert!(!super::is_event_stream(no), "{no}");
+        }
+    }
+}
