@@ -54,7 +54,7 @@ impl Agent {
     /// [`Error::Decode`] when `saved` is not a saved conversation; what `connect` returns.
     pub async fn resume(backend: &dyn Backend, options: AgentOptions, saved: &str) -> Result<Self> {
         let state: ConversationState = serde_json::from_str(saved)
-            .map_err(|e| Error::decode(format!("invalid saved conversation: {e}")))?;
+            .map_err(|e| Error::decode_json("invalid saved conversation", &e))?;
         Self::connect(backend, options.resume(state)).await
     }
 
@@ -105,7 +105,7 @@ impl Agent {
     /// The state as JSON, for [`resume`](Self::resume).
     pub fn save(&self) -> Result<String> {
         serde_json::to_string(&self.state())
-            .map_err(|e| Error::decode(format!("cannot serialize the conversation: {e}")))
+            .map_err(|e| Error::decode_json("cannot serialize the conversation", &e))
     }
 
     /// The conversation, for what this type does not wrap.

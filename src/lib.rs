@@ -46,7 +46,9 @@ pub use claude_kit_core::policy::retry::{self, RetryPolicy};
 pub use claude_kit_core::types::{
     self, ContentBlock, ContentDelta, Message, MessageRequest, Role, StopReason, StreamEvent, Usage,
 };
-pub use claude_kit_core::{ApiErrorKind, Error, ErrorOrigin, Result, TimeoutPhase, transport};
+pub use claude_kit_core::{
+    ApiErrorKind, DecodeCategory, DecodeSource, Error, ErrorOrigin, Result, TimeoutPhase, transport,
+};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(all(doctest, feature = "backend-api"))]

@@ -95,14 +95,14 @@ impl Session {
     /// Fails with [`Error::Decode`] when `json` is not a saved session.
     pub fn from_json(client: Client, json: &str) -> Result<Self> {
         let state: SessionState = serde_json::from_str(json)
-            .map_err(|e| Error::decode(format!("invalid saved session: {e}")))?;
+            .map_err(|e| Error::decode_json("invalid saved session", &e))?;
         Ok(Self::from_state(client, state))
     }
 
     /// The session's [`SessionState`] as pretty-printed JSON.
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string_pretty(&self.state)
-            .map_err(|e| Error::decode(format!("cannot serialize the session: {e}")))
+            .map_err(|e| Error::decode_json("cannot serialize the session", &e))
     }
 
     /// The state to save (model, system prompt, `max_tokens`, history, usage).

@@ -91,7 +91,11 @@ async fn tools_run_in_process_and_their_turns_are_kept(rt: Rt) {
     drop(events);
     assert_eq!(seen, ["call lookup", r#"result "example" means hello"#]);
     let finished = finished.expect("the turn finished");
-    assert!(finished.text().contains("means hello"), "{}", finished.text());
+    assert!(
+        finished.text().contains("means hello"),
+        "{}",
+        finished.text()
+    );
 
     // user, assistant (tool_use), user (tool_result), assistant (answer)
     let messages = messages_of(agent.state());

@@ -44,6 +44,7 @@
 //! assert_eq!(message.usage.output_tokens, 3);
 //! ```
 
+use crate::error::DecodeCategory;
 use crate::partial_json::{PartialJson, parse_partial};
 use crate::redact::excerpt;
 use crate::types::{
@@ -94,7 +95,10 @@ impl MessageAccumulator {
         match event {
             StreamEvent::MessageStart { message } => {
                 if self.message.is_some() {
-                    return Err(Error::decode("a second message_start in one stream"));
+                    return Err(Error::decode_as(
+                        DecodeCategory::Protocol,
+                        "a second message_start in one stream",
+                    ));
                 }
                 self.message = Some(message.clone());
                 self.tool_json = vec![None; message.content.len()];
@@ -106,10 +110,13 @@ impl MessageAccumulator {
                 // The index comes from the server: only the next block or one already
                 // started is valid, so a huge index can never make the tables grow.
                 if *index > self.positions.len() {
-                    return Err(Error::decode(format!(
-                        "content_block_start for content block {index}, but the next block is {}",
-                        self.positions.len()
-                    )));
+                    return Err(Error::decode_as(
+                        DecodeCategory::Protocol,
+                        format!(
+                            "content_block_start for content block {index}, but the next block is {}",
+                            self.positions.len()
+                        ),
+                    ));
                 }
                 let message = self.started("content_block_start")?;
                 let position = message.content.len();
@@ -213,21 +220,29 @@ impl MessageAccumulator {
         for position in 0..self.tool_json.len() {
             self.refresh_tool_input(position, true)?;
         }
-        self.message
-            .ok_or_else(|| Error::decode("the stream ended before message_start"))
+        self.message.ok_or_else(|| {
+            Error::decode_as(
+                DecodeCategory::Protocol,
+                "the stream ended before message_start",
+            )
+        })
     }
 
     fn started(&mut self, event: &str) -> Result<&mut Message, Error> {
-        self.message
-            .as_mut()
-            .ok_or_else(|| Error::decode(format!("{event} before message_start")))
+        self.message.as_mut().ok_or_else(|| {
+            Error::decode_as(
+                DecodeCategory::Protocol,
+                format!("{event} before message_start"),
+            )
+        })
     }
 
     fn position(&self, index: usize, event: &str) -> Result<usize, Error> {
         self.positions.get(index).copied().flatten().ok_or_else(|| {
-            Error::decode(format!(
-                "{event} for content block {index}, which was never started"
-            ))
+            Error::decode_as(
+                DecodeCategory::Protocol,
+                format!("{event} for content block {index}, which was never started"),
+            )
         })
     }
 
@@ -246,10 +261,13 @@ impl MessageAccumulator {
             Ok(PartialJson::Nothing) => None,
             Err(error) if strict => {
                 // Quote where it broke, not the whole buffer: a tool input can be megabytes.
-                return Err(Error::decode(format!(
-                    "invalid tool input JSON ({error}): {}",
-                    excerpt(&json.buffer, error.offset, TOOL_JSON_EXCERPT)
-                )));
+                return Err(Error::decode_as(
+                    DecodeCategory::Protocol,
+                    format!(
+                        "invalid tool input JSON ({error}): {}",
+                        excerpt(&json.buffer, error.offset, TOOL_JSON_EXCERPT)
+                    ),
+                ));
             }
             Err(_) => return Ok(()),
         };

@@ -96,10 +96,14 @@ pub enum Error {
     /// an event or body over its size limit).
     #[error("could not decode the response: {message}{}", RequestIdSuffix(.request_id))]
     Decode {
-        /// What was wrong.
+        /// What was wrong (bounded, and scrubbed of secrets when the client built it).
         message: String,
         /// The `request-id` of the response, when known.
         request_id: Option<String>,
+        /// What kind of failure, and where in the input: never the input's text, so that
+        /// printing the error chain cannot leak what a server sent.
+        #[source]
+        source: Option<DecodeSource>,
     },
 
     /// The client is not set up to make this call (no API key, invalid base URL, no runtime).
@@ -126,6 +130,86 @@ pub enum Error {
         message: String,
     },
 }
+
+/// The kind of an [`Error::Decode`], without the input's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DecodeCategory {
+    /// Not JSON (or not an event stream) at all.
+    Syntax,
+    /// Valid JSON of the wrong shape: a missing field, a wrong type.
+    Data,
+    /// The input ended in the middle of a value.
+    Eof,
+    /// Reading the input failed.
+    Io,
+    /// An event, line or body over its size limit.
+    TooLarge,
+    /// Well-formed pieces in an order the protocol forbids (a delta before its block).
+    Protocol,
+    /// The response is not of the expected type (its `content-type`).
+    ContentType,
+}
+
+impl fmt::Display for DecodeCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DecodeCategory::Syntax => "invalid syntax",
+            DecodeCategory::Data => "unexpected shape",
+            DecodeCategory::Eof => "truncated input",
+            DecodeCategory::Io => "read error",
+            DecodeCategory::TooLarge => "over its size limit",
+            DecodeCategory::Protocol => "out of protocol order",
+            DecodeCategory::ContentType => "unexpected content type",
+        })
+    }
+}
+
+/// The source of an [`Error::Decode`]: its category and, for JSON, where the parser stopped.
+///
+/// Deliberately not a `serde_json::Error`, whose text may quote the input a server sent;
+/// that text is in the error's (redacted, bounded) message instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct DecodeSource {
+    /// What kind of failure.
+    pub category: DecodeCategory,
+    /// The 1-based line where the parser stopped, for JSON.
+    pub line: Option<usize>,
+    /// The 1-based column where the parser stopped, for JSON.
+    pub column: Option<usize>,
+}
+
+impl DecodeSource {
+    /// The category and position of a `serde_json` error (its text is left out).
+    pub fn from_json(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let category = match error.classify() {
+            Category::Syntax => DecodeCategory::Syntax,
+            Category::Data => DecodeCategory::Data,
+            Category::Eof => DecodeCategory::Eof,
+            Category::Io => DecodeCategory::Io,
+        };
+        let known = error.line() > 0;
+        Self {
+            category,
+            line: known.then(|| error.line()),
+            column: known.then(|| error.column()),
+        }
+    }
+}
+
+impl fmt::Display for DecodeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.category)?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, " at line {line}, column {column}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DecodeSource {}
 
 /// Where an [`Error::Api`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,6 +349,7 @@ impl Error {
             Error::Decode {
                 message,
                 request_id,
+                ..
             } => {
                 bound(message);
                 if let Some(id) = request_id {
@@ -325,11 +410,46 @@ impl Error {
         }
     }
 
-    /// Builds an [`Error::Decode`] without a request id.
+    /// Builds an [`Error::Decode`] without a request id or source.
     pub fn decode(message: impl Into<String>) -> Self {
         Error::Decode {
             message: message.into(),
             request_id: None,
+            source: None,
+        }
+    }
+
+    /// Builds an [`Error::Decode`] for JSON that `serde_json` refused: `context` and the
+    /// parser's text in the message, its category and position as the source.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use claude_kit_core::error::{DecodeCategory, Error};
+    ///
+    /// let parse = serde_json::from_str::<u32>(r#""sk-ant-secret""#).unwrap_err();
+    /// let error = Error::decode_json("invalid count", &parse);
+    /// let source = error.source().unwrap().to_string();
+    /// assert!(!source.contains("sk-ant"), "the source never quotes the input");
+    /// assert!(matches!(error, Error::Decode { source: Some(s), .. } if s.category == DecodeCategory::Data));
+    /// ```
+    pub fn decode_json(context: impl fmt::Display, error: &serde_json::Error) -> Self {
+        Error::Decode {
+            message: format!("{context}: {error}"),
+            request_id: None,
+            source: Some(DecodeSource::from_json(error)),
+        }
+    }
+
+    /// Builds an [`Error::Decode`] of a known category (no position).
+    pub fn decode_as(category: DecodeCategory, message: impl Into<String>) -> Self {
+        Error::Decode {
+            message: message.into(),
+            request_id: None,
+            source: Some(DecodeSource {
+                category,
+                line: None,
+                column: None,
+            }),
         }
     }
 

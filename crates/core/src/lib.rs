@@ -27,4 +27,6 @@ pub mod stream;
 pub mod transport;
 pub mod types;
 
-pub use error::{ApiErrorKind, Error, ErrorOrigin, Result, TimeoutPhase};
+pub use error::{
+    ApiErrorKind, DecodeCategory, DecodeSource, Error, ErrorOrigin, Result, TimeoutPhase,
+};

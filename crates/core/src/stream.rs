@@ -54,6 +54,7 @@
 
 use crate::Error;
 use crate::accumulate::MessageAccumulator;
+use crate::error::DecodeCategory;
 use crate::redact::Secrets;
 use crate::sse::{SseDecoder, SseError, SseEvent};
 use crate::types::{ContentBlock, Message, StreamEvent};
@@ -198,7 +199,12 @@ impl MessageStreamDecoder {
         self.last_event_len = sse.data.len();
         let event = match StreamEvent::from_json(&sse.data) {
             Ok(event) => event,
-            Err(e) => return Some(Err(Error::decode(format!("invalid {name} event: {e}")))),
+            Err(e) => {
+                return Some(Err(Error::decode_json(
+                    format_args!("invalid {name} event"),
+                    &e,
+                )));
+            }
         };
         if let Err(error) = self.accumulator.apply(&event) {
             return Some(Err(error));
@@ -224,7 +230,10 @@ fn carries_content(event: &StreamEvent) -> bool {
 }
 
 fn malformed(error: SseError) -> Error {
-    Error::decode(format!("malformed event stream: {error}"))
+    let category = match error {
+        SseError::EventTooLarge { .. } => DecodeCategory::TooLarge,
+    };
+    Error::decode_as(category, format!("malformed event stream: {error}"))
 }
 
 #[cfg(test)]

@@ -160,9 +160,10 @@ impl Body {
 
 fn check_limit(len: usize, limit: usize) -> crate::Result<()> {
     if len > limit {
-        return Err(Error::decode(format!(
-            "response body exceeds the limit of {limit} bytes"
-        )));
+        return Err(Error::decode_as(
+            crate::error::DecodeCategory::TooLarge,
+            format!("response body exceeds the limit of {limit} bytes"),
+        ));
     }
     Ok(())
 }

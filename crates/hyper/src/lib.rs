@@ -86,7 +86,8 @@ pub struct HyperTransport {
 
 struct Inner {
     runtime: Arc<dyn Runtime>,
-    tls: Arc<rustls::ClientConfig>,
+    /// `None` without a TLS crypto provider: `https://` then fails with [`tls::unavailable`].
+    tls: Option<Arc<rustls::ClientConfig>>,
     connect_timeout: Duration,
     proxy: ProxyConfig,
     pool: Arc<Pool>,
@@ -106,6 +107,17 @@ impl HyperTransport {
             extra_roots: Vec::new(),
             tls_config: None,
         }
+    }
+
+    /// Whether `https://` can be used: a TLS crypto provider was available at build time.
+    pub fn supports_https(&self) -> bool {
+        self.inner.tls.is_some()
+    }
+
+    /// The error `https://` requests fail with when [`supports_https`](Self::supports_https)
+    /// is false.
+    pub fn https_unavailable() -> Error {
+        tls::unavailable()
     }
 
     /// A snapshot of the connection pool.
@@ -244,13 +256,15 @@ impl HyperTransportBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when no TLS crypto provider is available (the `rustls-ring` feature
-    /// is off, no process default is installed and no [`tls_config`](Self::tls_config) was
-    /// given) or an extra root certificate is invalid.
+    /// [`Error::Config`] when an extra root certificate is invalid. Without a TLS crypto
+    /// provider (the `rustls-ring` feature off, no process default installed, no
+    /// [`tls_config`](Self::tls_config)) the transport is built and serves `http://`;
+    /// [`HyperTransport::supports_https`] tells, and `https://` requests fail with
+    /// [`Error::Config`] naming the feature.
     pub fn build(self) -> Result<HyperTransport, Error> {
         tcp_of(&*self.runtime)?;
         let tls = match self.tls_config {
-            Some(config) => config,
+            Some(config) => Some(config),
             None => tls::client_config(self.extra_roots)?,
         };
         let pool = Arc::new(Pool::new(
@@ -575,8 +589,9 @@ impl Inner {
                     if let Some(proxy) = &target.key.proxy {
                         tunnel(&mut tcp, proxy, target).await?;
                     }
+                    let config = self.tls.clone().ok_or_else(tls::unavailable)?;
                     Box::new(
-                        futures_rustls::TlsConnector::from(self.tls.clone())
+                        futures_rustls::TlsConnector::from(config)
                             .connect(name, tcp)
                             .await
                             .map_err(|e| Error::connect(target.display(), e))?,
@@ -607,6 +622,15 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs only without `rustls-ring` (`.ci/run` does: `--no-default-features`).
+    #[cfg(not(feature = "rustls-ring"))]
+    #[test]
+    fn without_a_crypto_provider_http_still_builds_and_https_names_the_feature() {
+        assert!(tls::client_config(Vec::new()).unwrap().is_none());
+        let error = HyperTransport::https_unavailable().to_string();
+        assert!(error.contains("`rustls-ring`"), "{error}");
+    }
 
     fn target(uri: &str) -> Target {
         Target::from_uri(&uri.parse().unwrap(), &ProxyConfig::none()).unwrap()

@@ -23,29 +23,35 @@ pub(crate) fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'s
 
 /// The crypto provider: ring when the `rustls-ring` feature is on, else the process default
 /// one, if the application installed one.
-fn provider() -> Result<Arc<CryptoProvider>, Error> {
+fn provider() -> Option<Arc<CryptoProvider>> {
     #[cfg(feature = "rustls-ring")]
     {
-        Ok(Arc::new(rustls::crypto::ring::default_provider()))
+        Some(Arc::new(rustls::crypto::ring::default_provider()))
     }
     #[cfg(not(feature = "rustls-ring"))]
     {
-        CryptoProvider::get_default().cloned().ok_or_else(|| {
-            Error::config(
-                "no TLS crypto provider: enable the `rustls-ring` feature of claude-kit \
-                 (or claude-kit-hyper), install a process-default rustls CryptoProvider, \
-                 or pass a full rustls ClientConfig with `tls_config`",
-            )
-        })
+        CryptoProvider::get_default().cloned()
     }
 }
 
+/// Why `https://` cannot be used: no crypto provider.
+pub(crate) fn unavailable() -> Error {
+    Error::config(
+        "https:// needs TLS, and no TLS crypto provider is available: enable the `rustls-ring` \
+         feature of claude-kit (or claude-kit-hyper), install a process-default rustls \
+         CryptoProvider, or pass a full rustls ClientConfig with `tls_config`",
+    )
+}
+
 /// Builds the default client configuration: the `webpki-roots` bundle (when that feature is
-/// on) plus `extra_roots`, safe default protocol versions, ALPN `http/1.1`.
+/// on) plus `extra_roots`, safe default protocol versions, ALPN `http/1.1`; `None` without a
+/// crypto provider (plain `http://` still works then).
 pub(crate) fn client_config(
     extra_roots: Vec<CertificateDer<'static>>,
-) -> Result<Arc<ClientConfig>, Error> {
-    let provider = provider()?;
+) -> Result<Option<Arc<ClientConfig>>, Error> {
+    let Some(provider) = provider() else {
+        return Ok(None);
+    };
     let mut roots = RootCertStore::empty();
     #[cfg(feature = "webpki-roots")]
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -60,5 +66,5 @@ pub(crate) fn client_config(
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok(Some(Arc::new(config)))
 }

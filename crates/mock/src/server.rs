@@ -8,7 +8,6 @@ use async_executor::Executor;
 use async_io::Timer;
 use async_net::TcpListener;
 use bytes::Bytes;
-use smol_hyper::rt::FuturesIo;
 use futures_lite::{AsyncRead, AsyncWrite, future};
 use futures_rustls::TlsAcceptor;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -16,6 +15,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use smol_hyper::rt::FuturesIo;
 
 use crate::body::{self, Body, End};
 use crate::endpoints;

@@ -227,8 +227,8 @@ pub fn scope<F: Future>(runtime: SharedRuntime, future: F) -> Scoped<F> {
 ///
 /// Executors' `block_on` helpers in the adapters, `claude_kit::rt::block_on` and the tasks
 /// of `claude_kit::rt::spawn` mark the thread [`Async`](Self::Async) while they poll a
-/// future; [`spawn_blocking`](crate::spawn_blocking) marks it [`Blocking`](Self::Blocking) while a closure runs.
-/// Two things read it:
+/// future; [`spawn_blocking`](crate::spawn_blocking) marks it [`Blocking`](Self::Blocking)
+/// while a closure runs. Two things read it:
 ///
 /// - the runtime-implicit helpers of `claude_kit::rt` (`sleep`, `spawn`, …) use the
 ///   runtime of the innermost `Async` mark;
@@ -251,7 +251,8 @@ pub fn scope<F: Future>(runtime: SharedRuntime, future: F) -> Scoped<F> {
 pub enum ThreadContext {
     /// The thread is polling async code, on this runtime when it is known.
     Async(Option<SharedRuntime>),
-    /// The thread runs a blocking closure of [`spawn_blocking`](crate::spawn_blocking): it may block.
+    /// The thread runs a blocking closure of [`spawn_blocking`](crate::spawn_blocking): it may
+    /// block.
     Blocking,
 }
 

@@ -157,8 +157,8 @@ pub trait Runtime: Send + Sync + fmt::Debug + 'static {
     ///
     /// The default starts a new OS thread per call, which is correct on any executor; the
     /// adapters override it with their runtime's blocking pool (tokio's
-    /// `Handle::spawn_blocking`, smol's `unblock`, async-std's `spawn_blocking`). [`spawn_blocking`]
-    /// (the function) builds an awaitable [`JoinHandle`] on top of this.
+    /// `Handle::spawn_blocking`, smol's `unblock`, async-std's `spawn_blocking`).
+    /// [`spawn_blocking`] (the function) builds an awaitable [`JoinHandle`] on top of this.
     ///
     /// # Panics
     /// The default panics if the OS refuses to start a thread, as [`std::thread::spawn`] does.

@@ -25,23 +25,23 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> AsyncIo for T {}
 /// task), so it cannot borrow `&self`.
 ///
 /// ```
-/// use std::io;
+/// use std::io::{self, ErrorKind};
 /// use claude_kit_rt::{AsyncIo, BoxFuture, TcpConnect};
+///
+/// type Connect = BoxFuture<'static, io::Result<Box<dyn AsyncIo>>>;
 ///
 /// /// Refuses every connection: a test double for "the network is down".
 /// struct Offline;
 ///
 /// impl TcpConnect for Offline {
-///     fn connect_tcp(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Box<dyn AsyncIo>>> {
-///         let target = format!("{host}:{port}");
-///         Box::pin(async move {
-///             Err(io::Error::new(io::ErrorKind::ConnectionRefused, format!("offline: {target}")))
-///         })
+///     fn connect_tcp(&self, host: &str, port: u16) -> Connect {
+///         let error = format!("offline: {host}:{port}");
+///         Box::pin(async move { Err(io::Error::new(ErrorKind::ConnectionRefused, error)) })
 ///     }
 /// }
 ///
 /// let error = futures::executor::block_on(Offline.connect_tcp("localhost", 80)).err().unwrap();
-/// assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+/// assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
 /// ```
 pub trait TcpConnect: Send + Sync {
     /// Resolves `host` and opens a TCP connection to `host:port`.

@@ -2,9 +2,10 @@
 //!
 //! Each check is an `async fn(SharedRuntime)` that panics when the runtime breaks the contract
 //! the SDK relies on: tasks ([`Runtime::spawn`], [`spawn`](crate::spawn) and its cancelling
-//! [`JoinHandle`](crate::JoinHandle)), timers ([`Runtime::sleep_until`], [`Sleep::reset`](crate::Sleep::reset)),
-//! blocking work ([`Runtime::spawn_blocking`]), TCP ([`Runtime::tcp`]) and processes
-//! ([`Runtime::process`], unix only: the checks run `sh`, `cat` and `sleep`).
+//! [`JoinHandle`](crate::JoinHandle)), timers ([`Runtime::sleep_until`],
+//! [`Sleep::reset`](crate::Sleep::reset)), blocking work ([`Runtime::spawn_blocking`]), TCP
+//! ([`Runtime::tcp`]) and processes ([`Runtime::process`], unix only: the checks run `sh`,
+//! `cat` and `sleep`).
 //!
 //! An adapter runs them all with [`conformance_tests!`](crate::conformance_tests), which
 //! expands to one `#[test]` per check, named after it, so a failure names what broke:
@@ -83,13 +84,16 @@ const FAR: Duration = Duration::from_secs(3600);
 /// }
 /// ```
 ///
-/// With `shut_down`, a test `after_shut_down` checks [`testkit::after_shut_down`](crate::testkit::after_shut_down)
-/// on that runtime (polled by `block_on`). Invoke the macro once per configuration, each in a
-/// module of its own (a custom executor, a runtime polled from a foreign thread). See the
-/// [module docs](crate::testkit) for an example.
+/// With `shut_down`, a test `after_shut_down` runs
+/// [`testkit::after_shut_down`](crate::testkit::after_shut_down) on that runtime (polled by
+/// `block_on`). Invoke the macro once per configuration, each in a module of its own (a custom
+/// executor, a runtime polled from a foreign thread). See the [module docs](crate::testkit)
+/// for an example.
 #[macro_export]
 macro_rules! conformance_tests {
-    (runtime = $runtime:expr, block_on = $block_on:expr $(, shut_down = $shut_down:expr)? $(,)?) => {
+    (
+        runtime = $runtime:expr, block_on = $block_on:expr $(, shut_down = $shut_down:expr)? $(,)?
+    ) => {
         $crate::conformance_tests!(@tests ($runtime) ($block_on)
             spawn_runs_detached_task spawn_returns_output spawn_abort_on_drop
             spawn_detach_runs_to_end spawn_panic_resumes_in_awaiter

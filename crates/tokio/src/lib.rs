@@ -48,7 +48,10 @@ use tokio_util::task::AbortOnDropHandle;
 /// use claude_kit_rt::Runtime;
 /// use claude_kit_tokio::TokioRuntime;
 ///
-/// let tokio_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+/// let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+///     .worker_threads(1)
+///     .enable_all()
+///     .build()?;
 /// let runtime = TokioRuntime::from_handle(tokio_rt.handle().clone());
 /// assert_eq!(runtime.name(), "tokio");
 /// let (tx, rx) = std::sync::mpsc::channel();
@@ -151,7 +154,9 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// ```
 /// let owned = claude_kit_tokio::OwnedRuntime::with_worker_threads(1)?;
 /// let runtime = owned.runtime(); // a `Runtime` for the SDK
-/// let answer = owned.block_on(async move { claude_kit_rt::spawn(&runtime, async { 6 * 7 }).await });
+/// let answer = owned.block_on(async move {
+///     claude_kit_rt::spawn(&runtime, async { 6 * 7 }).await
+/// });
 /// assert_eq!(answer, 42);
 /// drop(owned); // returns at once
 /// # Ok::<_, std::io::Error>(())

@@ -350,10 +350,10 @@ impl Engine {
             .await
             .map_err(|e| Failed::from(e.with_request_id(id.as_deref())))?;
         serde_json::from_slice(&bytes).map_err(|e| {
-            Failed::from(Error::Decode {
-                message: format!("invalid {what}: {e}"),
-                request_id: id,
-            })
+            Failed::from(
+                Error::decode_json(format_args!("invalid {what}"), &e)
+                    .with_request_id(id.as_deref()),
+            )
         })
     }
 

@@ -35,7 +35,12 @@ pub(super) fn built_in_transport(
     for der in &config.root_certificates_der {
         builder = builder.add_root_certificate_der(der.clone());
     }
-    Ok(Arc::new(builder.build()?))
+    let transport = builder.build()?;
+    // `https://` without TLS is a configuration error now, not at the first request.
+    if !transport.supports_https() && config.base_url.trim_start().starts_with("https://") {
+        return Err(HyperTransport::https_unavailable());
+    }
+    Ok(Arc::new(transport))
 }
 
 /// Without the `hyper` feature there is no built-in transport.

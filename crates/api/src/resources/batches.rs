@@ -329,15 +329,17 @@ impl BatchResults {
 
     fn decode(&self, line: &[u8]) -> Result<BatchResult> {
         serde_json::from_slice(line)
-            .map_err(|e| self.error(format!("invalid batch result line: {e}")))
+            .map_err(|e| self.finish_error(Error::decode_json("invalid batch result line", &e)))
     }
 
     fn error(&self, message: String) -> Error {
-        Error::Decode {
-            message,
-            request_id: self.request_id.clone(),
-        }
-        .redact(&self.secrets)
+        self.finish_error(Error::decode(message))
+    }
+
+    fn finish_error(&self, error: Error) -> Error {
+        error
+            .with_request_id(self.request_id.as_deref())
+            .redact(&self.secrets)
     }
 
     fn fail(&mut self, error: Error) -> Poll<Option<Result<BatchResult>>> {

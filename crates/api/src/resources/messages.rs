@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::Method;
 
+use claude_kit_core::error::DecodeCategory;
 use claude_kit_core::types::{Message, MessageRequest};
 use claude_kit_core::{Error, Result};
 
@@ -99,12 +100,13 @@ impl<'a> Messages<'a> {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
                 if !is_event_stream(content_type) {
-                    return Err(Failed::from(Error::Decode {
-                        message: format!(
-                            "expected an event stream, got content-type {content_type:?}"
-                        ),
-                        request_id: meta.request_id().map(str::to_owned),
-                    }));
+                    return Err(Failed::from(
+                        Error::decode_as(
+                            DecodeCategory::ContentType,
+                            format!("expected an event stream, got content-type {content_type:?}"),
+                        )
+                        .with_request_id(meta.request_id()),
+                    ));
                 }
                 let mut stream = MessageStream::new(
                     meta,

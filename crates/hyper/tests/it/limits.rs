@@ -1,16 +1,15 @@
 //! The per-origin connection limit, and the pool's counters after requests are dropped at
 //! every stage.
 
-
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
 use bytes::Bytes;
 use claude_kit_core::Error;
 use claude_kit_core::transport::{Body, Transport};
 use claude_kit_hyper::{HyperTransport, PoolStats, ProxyConfig};
-use crate::common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
 use futures_lite::future::{block_on, or, poll_once, yield_now, zip};
 use futures_lite::{AsyncReadExt, StreamExt};
 

@@ -1,14 +1,13 @@
 //! HyperTransport through a loopback HTTP proxy: CONNECT tunnels for https, absolute-form
 //! forwarding for http, NO_PROXY, refusals and credentials.
 
-
 use std::time::Duration;
 
+use crate::common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
 use bytes::Bytes;
 use claude_kit_core::transport::Transport;
 use claude_kit_core::{Error, TimeoutPhase};
 use claude_kit_hyper::{HyperTransport, ProxyConfig};
-use crate::common::{ProxyMode, Reply, Seen, pki, proxy, runtime, serve, serve_tls};
 use futures_lite::future::block_on;
 
 /// `Basic` + base64("user:p@ss").

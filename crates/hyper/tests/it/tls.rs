@@ -1,13 +1,12 @@
 //! HyperTransport over TLS, against a hand-written server with a generated CA.
 
-
 use std::sync::Arc;
 
+use crate::common::{Reply, Seen, pki, runtime, serve_tls};
 use bytes::Bytes;
 use claude_kit_core::Error;
 use claude_kit_core::transport::Transport;
 use claude_kit_hyper::HyperTransport;
-use crate::common::{Reply, Seen, pki, runtime, serve_tls};
 use futures_lite::future::block_on;
 
 fn echo(seen: &Seen) -> Reply {

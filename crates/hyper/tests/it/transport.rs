@@ -1,13 +1,12 @@
 //! HyperTransport against a hand-written server on 127.0.0.1.
 
-
 use std::time::Duration;
 
+use crate::common::{Reply, Seen, runtime, serve};
 use bytes::Bytes;
 use claude_kit_core::transport::{Body, Transport};
 use claude_kit_core::{Error, TimeoutPhase};
 use claude_kit_hyper::{HyperTransport, PoolStats};
-use crate::common::{Reply, Seen, runtime, serve};
 use futures_lite::StreamExt;
 use futures_lite::future::block_on;
 
