@@ -13,8 +13,9 @@
 //! request, and it keeps every type in the SDK free of a runtime generic parameter.
 //!
 //! Built on the traits alone: [`spawn`] and [`spawn_blocking`] (a [`JoinHandle`] that cancels
-//! its task when dropped), [`timeout`], [`timeout_at`], [`sleep`]; [`context`] tells which
-//! runtime the calling code runs on.
+//! its task when dropped), [`timeout`], [`timeout_at`], [`sleep`]; [`ShutdownWatch`] for an
+//! executor that can go away without saying so; [`context`] tells which runtime the calling
+//! code runs on.
 //!
 //! # Features
 //!

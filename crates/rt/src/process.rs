@@ -51,6 +51,10 @@ use crate::BoxFuture;
 ///     assert!(child.wait().await?.success());
 ///     Ok(out)
 /// }
+/// # #[cfg(feature = "async-io")] {
+/// let shouted = futures::executor::block_on(shout(&claude_kit_rt::async_io::AsyncIoReactor));
+/// assert_eq!(shouted.unwrap(), "HELLO");
+/// # }
 /// # let _ = shout;
 /// # }
 /// ```

@@ -9,12 +9,12 @@
 //! The allocator refuses to hold more than [`CAP`] bytes at once, so a regression that tries
 //! to allocate gigabytes aborts this binary instead of exhausting the machine.
 
-mod common;
+use crate::common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use claude_kit::{Client, ContentDelta, Error, MessageRequest, StreamEvent};
@@ -103,13 +103,11 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Only one test measures at a time.
-static LOCK: Mutex<()> = Mutex::new(());
-
 /// Runs `test` on a fresh smol runtime and returns its output and how many bytes the peak
 /// rose above what was live at the start.
 fn measure<T, F: Future<Output = T>>(test: impl FnOnce(Rt) -> F) -> (T, usize) {
-    let _only_me = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Only one test of the binary runs at a time, so only this one is measured.
+    let _only_me = crate::exclusive();
     let rt: Rt = Arc::new(claude_kit_smol::SmolRuntime::new());
     let base = CURRENT.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);

@@ -3,7 +3,7 @@
 //! lost — each ends in a response, a typed error, or the cancellation the test chose — and the
 //! client must be idle afterwards.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

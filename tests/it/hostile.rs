@@ -7,7 +7,7 @@
 //! Timeouts are short only where a stall is the point of the scenario; elsewhere they are
 //! generous, so a starved machine still passes. No assertion is about elapsed time.
 
-mod common;
+use crate::common;
 
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};

@@ -1,18 +1,19 @@
 //! `CLAUDE_KIT_RUNTIME` picks the runtime of `rt::block_on`, of `blocking::Client` and of
-//! `rt::current_runtime()` outside any runtime. One test in this binary, so that nothing else
-//! reads the environment while it is being set.
+//! `rt::current_runtime()` outside any runtime.
 
 use claude_kit::rt::{self, RUNTIME_ENV, RuntimeKind};
 use claude_kit::{ClientBuilder, Error, blocking};
 
 fn set(value: &str) {
-    // SAFETY: this test binary runs this single test; the only other threads are the mock
-    // server's and the runtimes' workers, which never read the environment.
+    // SAFETY: the test holds `crate::exclusive()`: no other test runs, and the only other
+    // threads are the mock server's and the runtimes' workers, which never read the environment.
     unsafe { std::env::set_var(RUNTIME_ENV, value) };
 }
 
 #[test]
 fn the_environment_variable_picks_the_runtime() {
+    let _process = crate::exclusive();
+    let _env = crate::EnvGuard(&[RUNTIME_ENV]);
     let server = claude_kit_mock::MockServer::start();
     for kind in RuntimeKind::ALL {
         set(kind.name());

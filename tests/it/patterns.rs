@@ -6,7 +6,7 @@
 //! (where calls must finish before it, the deadline is a [`Gate`] opened once they have, not a
 //! duration a starved machine could overrun).
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::pin::pin;

@@ -1,7 +1,7 @@
 //! The rest of the API surface on every runtime: models and cursor pagination, token counting,
 //! Message Batches (results decoded line by line), bearer-token authentication.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

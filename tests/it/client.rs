@@ -1,7 +1,7 @@
 //! The foundation, end to end on every runtime: request building, replies, typed errors,
 //! connection reuse, TLS and secret redaction, against the local mock server.
 
-mod common;
+use crate::common;
 
 use claude_kit::{ApiErrorKind, Client, ContentBlock, Error, MessageRequest, Role, StopReason};
 use claude_kit_mock::{MockServer, Reply};

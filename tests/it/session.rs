@@ -1,6 +1,6 @@
 //! `claude_kit::session::Session`: history, usage totals, streaming turns, save and load.
 
-mod common;
+use crate::common;
 
 use claude_kit::Role;
 use claude_kit::session::Session;

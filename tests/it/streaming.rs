@@ -2,7 +2,7 @@
 //! must give the official SDK's final message and text under every chunking, and a
 //! misbehaving server must end a stream in a typed error, never a hang or a panic.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

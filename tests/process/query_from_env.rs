@@ -1,17 +1,22 @@
 //! `claude_kit::query` and `Client::from_env` read their configuration from the environment.
-//! This file holds one test so that nothing else in its process reads the environment while
-//! it is being set.
 
-mod common;
+use crate::common;
 
 use claude_kit_mock::MockServer;
 use common::TEST_KEY;
 
 #[test]
 fn query_reads_key_base_url_and_model_from_the_environment() {
+    let _process = crate::exclusive();
+    let _env = crate::EnvGuard(&[
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "ANTHROPIC_MODEL",
+        "ANTHROPIC_CUSTOM_HEADERS",
+    ]);
     let server = MockServer::builder().api_key(TEST_KEY).start().unwrap();
-    // SAFETY: this test binary runs this single test; the only other threads are the mock
-    // server's, which never read the environment.
+    // SAFETY: the test holds `crate::exclusive()`: no other test runs, and the only other
+    // threads are the mock server's, which never read the environment.
     unsafe {
         std::env::set_var("ANTHROPIC_API_KEY", TEST_KEY);
         std::env::set_var("ANTHROPIC_BASE_URL", server.url());

@@ -1,7 +1,7 @@
 //! Cancellation, shutdown and client-side limits, on every runtime: a call dropped at any
 //! point leaves nothing behind, `close` drains, and the limits hold.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! `claude_kit::rt`: the runtime-implicit helpers on every runtime, runtime detection, and
 //! `block_on`'s refusal to nest. The environment variable has its own file (`rt_env.rs`).
 
-mod common;
+use crate::common;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

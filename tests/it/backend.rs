@@ -1,7 +1,7 @@
 //! The backend seam on the Messages API: `ApiBackend` conversations through `Agent` — history
 //! across turns, tools, interrupts, dropped turns, save and resume.
 
-mod common;
+use crate::common;
 
 use claude_kit::agent::Agent;
 use claude_kit::backend::{AgentOptions, ApiBackend, Backend, ConversationState};

@@ -5,7 +5,7 @@
 //! number of attempts the retry policy allows, with nothing left in flight and no connection
 //! left in use.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

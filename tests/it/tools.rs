@@ -1,7 +1,7 @@
 //! `claude_kit::tools`: typed tools, the tool runner's loop, hooks, limits and cancellation,
 //! against scripted streamed replies (deterministic ids).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

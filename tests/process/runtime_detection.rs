@@ -4,6 +4,7 @@ use claude_kit::rt::current_runtime;
 
 #[test]
 fn inside_tokio_it_is_tokio() {
+    let _process = crate::exclusive();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -14,12 +15,14 @@ fn inside_tokio_it_is_tokio() {
 
 #[test]
 fn inside_async_std_it_is_async_std() {
+    let _process = crate::exclusive();
     let name = async_std::task::block_on(async { current_runtime().unwrap().name() });
     assert_eq!(name, "async-std");
 }
 
 #[test]
 fn elsewhere_it_is_smol() {
+    let _process = crate::exclusive();
     assert_eq!(current_runtime().unwrap().name(), "smol");
     let name = smol::block_on(async { current_runtime().unwrap().name() });
     assert_eq!(name, "smol");
@@ -27,6 +30,7 @@ fn elsewhere_it_is_smol() {
 
 #[test]
 fn block_on_runs_a_client_call() {
+    let _process = crate::exclusive();
     // `rt::block_on` is what examples use: no runtime named anywhere.
     let server = claude_kit_mock::MockServer::start();
     let text = claude_kit::rt::block_on(async {
