@@ -289,6 +289,7 @@ impl Messages<'_> {
 /// assert!(message.text().ends_with("You said: Hello"));
 /// # Ok::<_, claude_kit::Error>(())
 /// ```
+#[must_use = "a stream does nothing unless polled"]
 pub struct MessageStream {
     // Dropped before the executor: the stream's connection belongs to its runtime.
     inner: crate::MessageStream,
@@ -379,6 +380,7 @@ impl fmt::Debug for MessageStream {
 /// The text deltas of a blocking [`MessageStream`], as an [`Iterator`]; see
 /// [`MessageStream::text`].
 #[derive(Debug)]
+#[must_use = "a stream does nothing unless polled"]
 pub struct TextStream {
     events: MessageStream,
 }

@@ -268,6 +268,7 @@ pub(crate) fn add_usage(total: &mut Usage, more: &Usage) {
 ///
 /// It borrows the session mutably, so no other turn can start while it is alive. Dropping it
 /// before the end closes the connection and leaves the history as it was.
+#[must_use = "a stream does nothing unless polled"]
 pub struct SessionStream<'a> {
     session: &'a mut Session,
     inner: MessageStream,
@@ -339,6 +340,7 @@ impl std::fmt::Debug for SessionStream<'_> {
 
 /// The text deltas of a [`SessionStream`] (see [`SessionStream::text_stream`]).
 #[derive(Debug)]
+#[must_use = "a stream does nothing unless polled"]
 pub struct SessionTextStream<'a> {
     events: SessionStream<'a>,
 }

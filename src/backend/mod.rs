@@ -154,6 +154,8 @@ impl From<Content> for Prompt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
+// Made once per save, never in a hot path: boxing `Usage` would only cost readability.
+#[allow(clippy::large_enum_variant)]
 pub enum ConversationState {
     /// The Messages API backend keeps the history itself: the turns so far, and the tokens
     /// they used.

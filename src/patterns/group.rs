@@ -45,6 +45,7 @@ type Task<'a, T, E> = Pin<Box<dyn Future<Output = (usize, Result<T, E>)> + Send 
 /// println!("{}", replies[0].text());
 /// # Ok(()) }
 /// ```
+#[must_use = "a task group does nothing until joined"]
 pub struct TaskGroup<'a, T, E> {
     tasks: FuturesUnordered<Task<'a, T, E>>,
     spawned: usize,

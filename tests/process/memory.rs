@@ -13,8 +13,8 @@ use crate::common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use claude_kit::{Client, ContentDelta, Error, MessageRequest, StreamEvent};

@@ -43,13 +43,15 @@
 #![warn(missing_docs)]
 
 mod body;
+mod builder;
 mod io;
 mod pool;
 mod proxy;
+mod target;
 mod tls;
+mod tunnel;
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,24 +59,18 @@ use bytes::Bytes;
 use claude_kit_core::transport::{Body, ConnectTimeout, Transport};
 use claude_kit_core::{Error, TimeoutPhase};
 use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, TcpConnect};
-use http::uri::{PathAndQuery, Scheme};
-use http::{HeaderValue, Request, Response, Uri, Version};
+use http::{Request, Response};
 use http_body::Body as _;
-use http_body_util::Full;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 
 use crate::body::ResponseBody;
+pub use crate::builder::HyperTransportBuilder;
 use crate::io::HyperIo;
-use crate::pool::{InFlight, Key, Lease, Permit, Pool};
+use crate::pool::{InFlight, Lease, Permit, Pool};
 pub use crate::proxy::{ProxyConfig, ProxyTarget};
+use crate::target::{Target, prepare};
+use crate::tunnel::tunnel;
 pub use claude_kit_core::transport::PoolStats;
-
-/// Default bound on TCP connect plus TLS handshake.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default time an idle keep-alive connection stays reusable.
-const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-/// Default cap on idle connections per origin.
-const DEFAULT_POOL_MAX_IDLE_PER_HOST: usize = 32;
 
 /// An HTTP/1.1 [`Transport`] over hyper and rustls, with a keep-alive pool.
 ///
@@ -97,15 +93,25 @@ impl HyperTransport {
     /// Starts configuring a transport that does its I/O, timers and background tasks on
     /// `runtime`.
     pub fn builder(runtime: Arc<dyn Runtime>) -> HyperTransportBuilder {
-        HyperTransportBuilder {
-            runtime,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
-            pool_max_idle_per_host: DEFAULT_POOL_MAX_IDLE_PER_HOST,
-            max_connections_per_host: usize::MAX,
-            proxy: ProxyConfig::none(),
-            extra_roots: Vec::new(),
-            tls_config: None,
+        HyperTransportBuilder::new(runtime)
+    }
+
+    /// A transport from its parts; see [`HyperTransportBuilder::build`].
+    pub(crate) fn from_parts(
+        runtime: Arc<dyn Runtime>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        connect_timeout: Duration,
+        proxy: ProxyConfig,
+        pool: Pool,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                runtime,
+                tls,
+                connect_timeout,
+                proxy,
+                pool: Arc::new(pool),
+            }),
         }
     }
 
@@ -162,235 +168,6 @@ impl Transport for HyperTransport {
     }
 }
 
-/// Configures a [`HyperTransport`]; from [`HyperTransport::builder`].
-pub struct HyperTransportBuilder {
-    runtime: Arc<dyn Runtime>,
-    connect_timeout: Duration,
-    pool_idle_timeout: Duration,
-    pool_max_idle_per_host: usize,
-    max_connections_per_host: usize,
-    proxy: ProxyConfig,
-    extra_roots: Vec<CertificateDer<'static>>,
-    tls_config: Option<Arc<rustls::ClientConfig>>,
-}
-
-impl fmt::Debug for HyperTransportBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HyperTransportBuilder")
-            .field("runtime", &self.runtime.name())
-            .field("connect_timeout", &self.connect_timeout)
-            .field("pool_idle_timeout", &self.pool_idle_timeout)
-            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
-            .field("max_connections_per_host", &self.max_connections_per_host)
-            .field("proxy", &self.proxy)
-            .field("extra_roots", &self.extra_roots.len())
-            .field("tls_config", &self.tls_config.is_some())
-            .finish()
-    }
-}
-
-impl HyperTransportBuilder {
-    /// Bounds opening a connection: TCP connect, the proxy's `CONNECT` when there is one, and
-    /// the TLS handshake (default 10 s). Past it the request fails with [`Error::Timeout`] in phase [`TimeoutPhase::Connect`].
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long an idle keep-alive connection stays reusable (default 90 s); older ones are
-    /// closed instead of reused.
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_idle_timeout = timeout;
-        self
-    }
-
-    /// The most idle connections kept per (scheme, host, port) (default 32); 0 disables reuse.
-    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
-        self.pool_max_idle_per_host = max;
-        self
-    }
-
-    /// The most connections, idle and in use together, per (scheme, host, port, proxy)
-    /// (default: no limit). A request past it waits, without a deadline of its own, until a
-    /// connection to the same origin is released (returned to the pool or closed); wrap the
-    /// call in a timeout to bound that wait. 0 counts as 1.
-    pub fn max_connections_per_host(mut self, max: usize) -> Self {
-        self.max_connections_per_host = max;
-        self
-    }
-
-    /// Which proxy requests go through (default [`ProxyConfig::none`]: direct connections).
-    /// Pass [`ProxyConfig::from_env`] to honour `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
-    /// `NO_PROXY`.
-    pub fn proxy(mut self, config: ProxyConfig) -> Self {
-        self.proxy = config;
-        self
-    }
-
-    /// Trusts one more root certificate (DER), on top of the built-in roots. Validated by
-    /// [`build`](Self::build). Ignored when [`tls_config`](Self::tls_config) is set.
-    pub fn add_root_certificate_der(mut self, der: Vec<u8>) -> Self {
-        self.extra_roots.push(CertificateDer::from(der));
-        self
-    }
-
-    /// Trusts every certificate of a PEM document, on top of the built-in roots. Ignored when
-    /// [`tls_config`](Self::tls_config) is set.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] when the document is not PEM or holds no certificate.
-    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
-        self.extra_roots.extend(tls::parse_pem_certificates(pem)?);
-        Ok(self)
-    }
-
-    /// Replaces the whole TLS configuration (roots, provider, ALPN, client certificates).
-    /// Its ALPN list should offer `http/1.1` only, or nothing: this transport speaks HTTP/1.1.
-    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
-        self.tls_config = Some(config);
-        self
-    }
-
-    /// Builds the transport.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] when an extra root certificate is invalid. Without a TLS crypto
-    /// provider (the `rustls-ring` feature off, no process default installed, no
-    /// [`tls_config`](Self::tls_config)) the transport is built and serves `http://`;
-    /// [`HyperTransport::supports_https`] tells, and `https://` requests fail with
-    /// [`Error::Config`] naming the feature.
-    pub fn build(self) -> Result<HyperTransport, Error> {
-        tcp_of(&*self.runtime)?;
-        let tls = match self.tls_config {
-            Some(config) => Some(config),
-            None => tls::client_config(self.extra_roots)?,
-        };
-        let pool = Arc::new(Pool::new(
-            self.runtime.clone(),
-            self.pool_idle_timeout,
-            self.pool_max_idle_per_host,
-            self.max_connections_per_host,
-        ));
-        Ok(HyperTransport {
-            inner: Arc::new(Inner {
-                runtime: self.runtime,
-                tls,
-                connect_timeout: self.connect_timeout,
-                proxy: self.proxy,
-                pool,
-            }),
-        })
-    }
-}
-
-/// Where a request goes, derived from its absolute URI and the proxy configuration.
-struct Target {
-    key: Key,
-    /// The host to dial: the URI host without IPv6 brackets.
-    dial_host: String,
-    /// The `Host` header value: the URI authority without user info.
-    host_header: HeaderValue,
-}
-
-impl Target {
-    fn from_uri(uri: &Uri, proxy: &ProxyConfig) -> Result<Self, Error> {
-        let https = match uri.scheme() {
-            Some(scheme) if *scheme == Scheme::HTTPS => true,
-            Some(scheme) if *scheme == Scheme::HTTP => false,
-            Some(scheme) => {
-                return Err(Error::config(format!(
-                    "unsupported URL scheme `{scheme}` in {uri}: use http:// or https://"
-                )));
-            }
-            None => {
-                return Err(Error::config(format!(
-                    "request URI `{uri}` is not absolute: use http:// or https://"
-                )));
-            }
-        };
-        let (Some(authority), Some(host)) = (uri.authority(), uri.host()) else {
-            return Err(Error::config(format!("request URI `{uri}` has no host")));
-        };
-        if host.is_empty() {
-            return Err(Error::config(format!("request URI `{uri}` has no host")));
-        }
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let dial_host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .to_owned();
-        let host_port = authority
-            .as_str()
-            .rsplit_once('@')
-            .map_or(authority.as_str(), |(_, host_port)| host_port);
-        let host_header = HeaderValue::from_str(host_port)
-            .map_err(|e| Error::config(format!("invalid host in `{uri}`: {e}")))?;
-        let proxy = proxy.route(https, &dial_host, port)?.cloned();
-        Ok(Self {
-            key: Key {
-                https,
-                host: host.to_ascii_lowercase(),
-                port,
-                proxy,
-            },
-            dial_host,
-            host_header,
-        })
-    }
-
-    /// `host:port` of the origin, for error messages and the `CONNECT` request.
-    fn display(&self) -> String {
-        if self.dial_host.contains(':') {
-            format!("[{}]:{}", self.dial_host, self.key.port)
-        } else {
-            format!("{}:{}", self.dial_host, self.key.port)
-        }
-    }
-
-    /// An http request through a proxy: absolute-form, no tunnel.
-    fn forward_proxy(&self) -> Option<&ProxyTarget> {
-        self.key.proxy.as_ref().filter(|_| !self.key.https)
-    }
-}
-
-/// Rewrites the request for the wire: origin-form URI (absolute-form, plus
-/// `Proxy-Authorization`, for an http request through a proxy), `Host` header, HTTP/1.1.
-fn prepare(request: Request<Bytes>, target: &Target) -> Request<Full<Bytes>> {
-    let (mut parts, body) = request.into_parts();
-    let path = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    parts.uri = match target.forward_proxy() {
-        Some(proxy) => {
-            if let Some(authorization) = proxy.authorization() {
-                parts
-                    .headers
-                    .entry(http::header::PROXY_AUTHORIZATION)
-                    .or_insert_with(|| authorization.clone());
-            }
-            // Scheme and authority were valid in the original URI; user info is dropped.
-            Uri::builder()
-                .scheme(Scheme::HTTP)
-                .authority(target.host_header.as_bytes())
-                .path_and_query(path.clone())
-                .build()
-                .unwrap_or_else(|_| Uri::from(path))
-        }
-        None => Uri::from(path),
-    };
-    parts.version = Version::HTTP_11;
-    parts
-        .headers
-        .entry(http::header::HOST)
-        .or_insert_with(|| target.host_header.clone());
-    Request::from_parts(parts, Full::new(body))
-}
-
 /// Wraps hyper's response: the lease and the in-flight count move into the body stream, or
 /// are released at once when there is no body.
 fn into_response(
@@ -408,98 +185,6 @@ fn into_response(
         Body::from_stream(ResponseBody::new(incoming, lease, in_flight))
     };
     Response::from_parts(parts, body)
-}
-
-/// Longest proxy answer to `CONNECT` read before giving up.
-const MAX_CONNECT_RESPONSE: usize = 16 * 1024;
-
-/// Asks the proxy for a tunnel to `target` over `stream` and reads its answer.
-async fn tunnel(
-    stream: &mut Box<dyn AsyncIo>,
-    proxy: &ProxyTarget,
-    target: &Target,
-) -> claude_kit_core::Result<()> {
-    let fail = |message: String| Error::Connect {
-        target: proxy.display(),
-        message,
-        source: None,
-    };
-    let origin = target.display();
-    let mut head = format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n");
-    if let Some(authorization) = proxy.authorization() {
-        head.push_str("Proxy-Authorization: ");
-        // Built from a base64 token, so always visible ASCII.
-        head.push_str(authorization.to_str().unwrap_or_default());
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    write_all(stream, head.as_bytes())
-        .await
-        .map_err(|e| Error::connect(proxy.display(), e))?;
-
-    let mut buf = Vec::with_capacity(1024);
-    let mut scratch = [0u8; 1024];
-    let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        if buf.len() > MAX_CONNECT_RESPONSE {
-            return Err(fail(format!(
-                "the proxy's answer to CONNECT {origin} is over {MAX_CONNECT_RESPONSE} bytes"
-            )));
-        }
-        let n = std::future::poll_fn(|cx| Pin::new(&mut **stream).poll_read(cx, &mut scratch))
-            .await
-            .map_err(|e| Error::connect(proxy.display(), e))?;
-        if n == 0 {
-            return Err(fail(format!(
-                "the proxy closed the connection before answering CONNECT {origin}"
-            )));
-        }
-        buf.extend_from_slice(&scratch[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let status_line = head.lines().next().unwrap_or_default();
-    let mut words = status_line.splitn(3, ' ');
-    let status = match (words.next(), words.next()) {
-        (Some(version), Some(code)) if version.starts_with("HTTP/1.") => {
-            code.parse::<http::StatusCode>().ok()
-        }
-        _ => None,
-    };
-    match status {
-        Some(status) if status.is_success() => {
-            if end < buf.len() {
-                // TLS has the client speak first: a proxy sending more is broken.
-                return Err(fail(format!(
-                    "the proxy sent unexpected data after accepting CONNECT {origin}"
-                )));
-            }
-            Ok(())
-        }
-        Some(status) => Err(fail(format!(
-            "the proxy refused CONNECT {origin}: {}",
-            status_line
-                .split_once(' ')
-                .map_or(status.as_str(), |(_, rest)| rest.trim())
-        ))),
-        None => Err(fail(format!(
-            "the proxy answered CONNECT {origin} with an invalid status line `{}`",
-            status_line.escape_debug()
-        ))),
-    }
-}
-
-/// Writes all of `data` and flushes.
-async fn write_all(stream: &mut Box<dyn AsyncIo>, mut data: &[u8]) -> std::io::Result<()> {
-    while !data.is_empty() {
-        let n = std::future::poll_fn(|cx| Pin::new(&mut **stream).poll_write(cx, data)).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        data = &data[n..];
-    }
-    std::future::poll_fn(|cx| Pin::new(&mut **stream).poll_flush(cx)).await
 }
 
 impl Inner {
@@ -619,110 +304,24 @@ impl Inner {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Runs only without `rustls-ring` (`.ci/run` does: `--no-default-features`).
-    #[cfg(not(feature = "rustls-ring"))]
-    #[test]
-    fn without_a_crypto_provider_http_still_builds_and_https_names_the_feature() {
-        assert!(tls::client_config(Vec::new()).unwrap().is_none());
-        let error = HyperTransport::https_unavailable().to_string();
-        assert!(error.contains("`rustls-ring`"), "{error}");
-    }
-
-    fn target(uri: &str) -> Target {
-        Target::from_uri(&uri.parse().unwrap(), &ProxyConfig::none()).unwrap()
-    }
-
-    #[test]
-    fn targets_from_uris() {
-        let t = target("https://API.anthropic.com/v1/messages");
-        assert_eq!(
-            (t.key.https, t.key.host.as_str(), t.key.port),
-            (true, "api.anthropic.com", 443)
-        );
-        assert_eq!(t.host_header, "API.anthropic.com");
-        let t = target("http://user:pw@[::1]:8080/x");
-        assert_eq!(
-            (t.key.https, t.dial_host.as_str(), t.key.port),
-            (false, "::1", 8080)
-        );
-        assert_eq!(t.host_header, "[::1]:8080");
-        assert_eq!(t.display(), "[::1]:8080");
-    }
-
-    #[test]
-    fn the_pool_key_includes_the_proxy() {
-        let uri: Uri = "https://api.example.com/v1".parse().unwrap();
-        let a = ProxyConfig::from_values(None, Some("http://a:1"), None).unwrap();
-        let b = ProxyConfig::from_values(None, Some("http://u:p@a:1"), None).unwrap();
-        let excluded =
-            ProxyConfig::from_values(None, Some("http://a:1"), Some("example.com")).unwrap();
-        let keys: Vec<Key> = [&a, &b, &excluded, &ProxyConfig::none()]
-            .into_iter()
-            .map(|proxy| Target::from_uri(&uri, proxy).unwrap().key)
-            .collect();
-        assert_eq!(keys[0].proxy.as_ref().unwrap().host(), "a");
-        assert_ne!(keys[0], keys[1]);
-        assert_ne!(keys[0], keys[3]);
-        assert_eq!(keys[2], keys[3]);
-    }
-
-    #[test]
-    fn http_through_a_proxy_goes_out_in_absolute_form() {
-        let proxy = ProxyConfig::from_values(Some("http://u:p@proxy:3128"), None, None).unwrap();
-        let uri: Uri = "http://user:pw@Example.com:8080/a?b=c".parse().unwrap();
-        let t = Target::from_uri(&uri, &proxy).unwrap();
-        let request = prepare(Request::get(uri).body(Bytes::new()).unwrap(), &t);
-        assert_eq!(request.uri(), "http://Example.com:8080/a?b=c");
-        assert_eq!(request.headers()[http::header::HOST], "Example.com:8080");
-        assert_eq!(
-            request.headers()[http::header::PROXY_AUTHORIZATION],
-            "Basic dTpw"
-        );
-        // https through the same kind of proxy is tunnelled: origin-form, no credentials.
-        let proxy = ProxyConfig::from_values(None, Some("http://u:p@proxy:3128"), None).unwrap();
-        let uri: Uri = "https://example.com/a".parse().unwrap();
-        let t = Target::from_uri(&uri, &proxy).unwrap();
-        let request = prepare(Request::get(uri).body(Bytes::new()).unwrap(), &t);
-        assert_eq!(request.uri(), "/a");
-        assert!(
-            !request
-                .headers()
-                .contains_key(http::header::PROXY_AUTHORIZATION)
-        );
-    }
-
-    #[test]
-    fn an_unusable_environment_proxy_fails_the_request() {
-        let proxy = ProxyConfig::from_lookup(|name| {
-            (name == "HTTPS_PROXY").then(|| "socks5://p:1080".to_owned())
-        });
-        let uri: Uri = "https://api.example.com/".parse().unwrap();
-        let error = Target::from_uri(&uri, &proxy).err().unwrap();
-        assert!(matches!(error, Error::Config { .. }), "{error:?}");
-    }
-
-    #[test]
-    fn requests_go_out_in_origin_form() {
-        let t = target("http://localhost:3000");
-        let request = Request::get("http://localhost:3000")
-            .body(Bytes::new())
-            .unwrap();
-        let request = prepare(request, &t);
-        assert_eq!(request.uri(), "/");
-        assert_eq!(request.headers()[http::header::HOST], "localhost:3000");
-    }
-}
-
 /// The runtime's TCP capability, or the configuration error that names what is missing.
-fn tcp_of(runtime: &dyn Runtime) -> Result<&dyn TcpConnect, Error> {
+pub(crate) fn tcp_of(runtime: &dyn Runtime) -> Result<&dyn TcpConnect, Error> {
     runtime.tcp().ok_or_else(|| {
         Error::config(format!(
             "the {} runtime has no TCP capability (Runtime::tcp): the HTTP transport needs one",
             runtime.name()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Runs only without `rustls-ring` (`.ci/run` does: `--no-default-features`).
+    #[cfg(not(feature = "rustls-ring"))]
+    #[test]
+    fn without_a_crypto_provider_http_still_builds_and_https_names_the_feature() {
+        assert!(crate::tls::client_config(Vec::new()).unwrap().is_none());
+        let error = crate::HyperTransport::https_unavailable().to_string();
+        assert!(error.contains("`rustls-ring`"), "{error}");
+    }
 }
