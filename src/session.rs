@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::tools::{AgentOutcome, ToolRunner};
 use crate::types::{Content, ContentDelta, MessageParam, Tool};
 use crate::{Client, DEFAULT_MAX_TOKENS, Error, Message, MessageRequest, MessageStream, Result};
-use crate::{Role, StreamEvent, Usage};
+use crate::{StreamEvent, Usage};
 
 /// What a [`Session`] saves: everything but the client and the tools.
 ///
@@ -210,8 +210,8 @@ impl Session {
     /// reply's usage to the totals.
     fn commit(&mut self, messages: Vec<MessageParam>, reply: &Message) {
         self.state.history = messages;
-        self.state.history.push(assistant_turn(reply));
-        add_usage(&mut self.state.usage, &reply.usage);
+        self.state.history.push(reply.to_assistant_turn());
+        self.state.usage.accumulate(&reply.usage);
     }
 
     /// Runs `runner`'s tool loop on the next turn: `text` as the user turn, the session's
@@ -231,36 +231,8 @@ impl Session {
     /// The transcript of a successful tool run becomes the history.
     pub(crate) fn commit_transcript(&mut self, messages: Vec<MessageParam>, usage: &Usage) {
         self.state.history = messages;
-        add_usage(&mut self.state.usage, usage);
+        self.state.usage.accumulate(usage);
     }
-}
-
-/// The assistant turn that records `message` in a conversation.
-pub(crate) fn assistant_turn(message: &Message) -> MessageParam {
-    MessageParam {
-        role: Role::Assistant,
-        content: Content::Blocks(message.content.clone()),
-    }
-}
-
-/// Adds `more` to `total`: token counts are summed; the optional cache counts too. The counts
-/// are the server's numbers, so the sums saturate rather than overflow.
-pub(crate) fn add_usage(total: &mut Usage, more: &Usage) {
-    fn sum(total: &mut Option<u64>, more: Option<u64>) {
-        if let Some(more) = more {
-            *total = Some(total.unwrap_or(0).saturating_add(more));
-        }
-    }
-    total.input_tokens = total.input_tokens.saturating_add(more.input_tokens);
-    total.output_tokens = total.output_tokens.saturating_add(more.output_tokens);
-    sum(
-        &mut total.cache_creation_input_tokens,
-        more.cache_creation_input_tokens,
-    );
-    sum(
-        &mut total.cache_read_input_tokens,
-        more.cache_read_input_tokens,
-    );
 }
 
 /// The reply of [`Session::stream`]: a [`Stream`] of [`StreamEvent`]s that appends the turn
@@ -376,27 +348,5 @@ impl Stream for SessionTextStream<'_> {
                 Poll::Pending => return Poll::Pending,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usage_totals_saturate_instead_of_overflowing() {
-        let huge = Usage {
-            input_tokens: u64::MAX,
-            output_tokens: u64::MAX - 1,
-            cache_creation_input_tokens: Some(u64::MAX),
-            cache_read_input_tokens: Some(7),
-            ..Usage::default()
-        };
-        let mut total = huge.clone();
-        add_usage(&mut total, &huge);
-        assert_eq!(total.input_tokens, u64::MAX);
-        assert_eq!(total.output_tokens, u64::MAX);
-        assert_eq!(total.cache_creation_input_tokens, Some(u64::MAX));
-        assert_eq!(total.cache_read_input_tokens, Some(14));
     }
 }

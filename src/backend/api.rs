@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use super::{AgentOptions, Backend, Conversation, ConversationState, Prompt};
 use crate::tools::{AgentEvent, AgentStream, ToolRunner};
 use crate::types::{Content, ContentBlock, MessageParam, Role};
-use crate::{Client, DEFAULT_MAX_TOKENS, Error, Message, MessageRequest, Result, Usage};
+use crate::{Client, DEFAULT_MAX_TOKENS, Error, MessageRequest, Result, Usage};
 
 /// The Messages API as a [`Backend`]: conversations on this client, tools run in-process by a
 /// [`ToolRunner`].
@@ -190,8 +190,8 @@ impl Turn {
         match event {
             AgentEvent::TurnComplete(message) => {
                 self.flush_results();
-                self.messages.push(assistant_turn(message));
-                crate::session::add_usage(&mut self.usage, &message.usage);
+                self.messages.push(message.to_assistant_turn());
+                self.usage.accumulate(&message.usage);
             }
             AgentEvent::ToolResult {
                 id,
@@ -205,7 +205,7 @@ impl Turn {
             AgentEvent::Finished(_) => {
                 let mut transcript = self.shared.transcript();
                 transcript.history = std::mem::take(&mut self.messages);
-                crate::session::add_usage(&mut transcript.usage, &self.usage);
+                transcript.usage.accumulate(&self.usage);
             }
             _ => {}
         }
@@ -218,13 +218,6 @@ impl Turn {
                 content: Content::Blocks(std::mem::take(&mut self.results)),
             });
         }
-    }
-}
-
-fn assistant_turn(message: &Message) -> MessageParam {
-    MessageParam {
-        role: Role::Assistant,
-        content: Content::Blocks(message.content.clone()),
     }
 }
 

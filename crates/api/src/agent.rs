@@ -211,8 +211,8 @@ async fn drive(
     loop {
         turns += 1;
         let message = model_turn(&runner.client, request.clone(), &events).await?;
-        add_usage(&mut usage, &message.usage);
-        request.messages.push(assistant_turn(&message));
+        usage.accumulate(&message.usage);
+        request.messages.push(message.to_assistant_turn());
         emit(&events, AgentEvent::TurnComplete(message.clone())).await;
 
         let calls: Vec<ToolCall> = message
@@ -295,34 +295,6 @@ async fn run_tools(runner: &ToolRunner, calls: Vec<ToolCall>) -> Vec<(String, To
             .await;
     results.sort_unstable_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, result)| result).collect()
-}
-
-/// The assistant turn that records `message` in a conversation.
-fn assistant_turn(message: &Message) -> MessageParam {
-    MessageParam {
-        role: Role::Assistant,
-        content: Content::Blocks(message.content.clone()),
-    }
-}
-
-/// Adds `more` to `total`: token counts are summed; the optional cache counts too. The counts
-/// are the server's numbers, so the sums saturate rather than overflow.
-fn add_usage(total: &mut Usage, more: &Usage) {
-    fn sum(total: &mut Option<u64>, more: Option<u64>) {
-        if let Some(more) = more {
-            *total = Some(total.unwrap_or(0).saturating_add(more));
-        }
-    }
-    total.input_tokens = total.input_tokens.saturating_add(more.input_tokens);
-    total.output_tokens = total.output_tokens.saturating_add(more.output_tokens);
-    sum(
-        &mut total.cache_creation_input_tokens,
-        more.cache_creation_input_tokens,
-    );
-    sum(
-        &mut total.cache_read_input_tokens,
-        more.cache_read_input_tokens,
-    );
 }
 
 /// One tool call, hooks included; returns the `tool_use` id and the result to send.

@@ -286,7 +286,8 @@ impl Error {
         self
     }
 
-    /// Attaches the rate-limit information of the response `headers` to an API error.
+    /// Attaches the rate-limit information of the response `headers` to an API error. Public
+    /// for transports and backends outside this crate, which build errors from responses.
     pub fn with_rate_limit(mut self, headers: &http::HeaderMap) -> Self {
         if let Error::Api { rate_limit, .. } = &mut self {
             let info = crate::policy::limit::RateLimitInfo::from_headers(headers);
@@ -415,7 +416,8 @@ impl Error {
         }
     }
 
-    /// Attaches a request id to errors that carry one and have none yet.
+    /// Attaches a request id to errors that carry one and have none yet. Public for the same
+    /// reason as [`with_rate_limit`](Self::with_rate_limit).
     pub fn with_request_id(mut self, id: Option<&str>) -> Self {
         if let (Error::Api { request_id, .. } | Error::Decode { request_id, .. }, Some(id)) =
             (&mut self, id)

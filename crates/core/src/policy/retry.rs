@@ -206,7 +206,9 @@ pub struct RetryEvent<'a> {
 }
 
 impl<'a> RetryEvent<'a> {
-    /// An event for the retry that follows `failure`.
+    /// An event for the retry that follows `failure`. Public for the drivers that run a
+    /// [`RetryPolicy`] (the API backend, or a backend of your own): the policy is pure, so the
+    /// driver builds the event it then [`notify`](RetryPolicy::notify)s.
     pub fn new(failure: &'a Failure<'a>, retries_done: u32, delay: Duration) -> Self {
         Self {
             failure,

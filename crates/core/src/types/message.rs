@@ -67,6 +67,14 @@ impl Message {
             _ => None,
         })
     }
+
+    /// The assistant turn that records this message in a conversation's history.
+    pub fn to_assistant_turn(&self) -> super::MessageParam {
+        super::MessageParam {
+            role: Role::Assistant,
+            content: super::Content::Blocks(self.content.clone()),
+        }
+    }
 }
 
 /// Token counts of a request and its reply.
@@ -93,6 +101,37 @@ pub struct Usage {
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl Usage {
+    /// Adds `more` to these totals: token counts are summed, the optional cache counts too.
+    /// The counts are the server's numbers, so the sums saturate rather than overflow.
+    ///
+    /// ```
+    /// use claude_kit_core::types::Usage;
+    ///
+    /// let mut total = Usage { input_tokens: u64::MAX, ..Usage::default() };
+    /// total.accumulate(&Usage { input_tokens: 1, cache_read_input_tokens: Some(7), ..Usage::default() });
+    /// assert_eq!(total.input_tokens, u64::MAX);
+    /// assert_eq!(total.cache_read_input_tokens, Some(7));
+    /// ```
+    pub fn accumulate(&mut self, more: &Usage) {
+        fn sum(total: &mut Option<u64>, more: Option<u64>) {
+            if let Some(more) = more {
+                *total = Some(total.unwrap_or(0).saturating_add(more));
+            }
+        }
+        self.input_tokens = self.input_tokens.saturating_add(more.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(more.output_tokens);
+        sum(
+            &mut self.cache_creation_input_tokens,
+            more.cache_creation_input_tokens,
+        );
+        sum(
+            &mut self.cache_read_input_tokens,
+            more.cache_read_input_tokens,
+        );
+    }
 }
 
 /// Why the model stopped.
@@ -179,5 +218,22 @@ mod tests {
         );
         assert_eq!(message.usage.extra["speed"], json!("fast"));
         assert_eq!(message.extra["stop_details"], json!({"type": "refusal"}));
+    }
+
+    #[test]
+    fn usage_totals_saturate_instead_of_overflowing() {
+        let huge = Usage {
+            input_tokens: u64::MAX,
+            output_tokens: u64::MAX - 1,
+            cache_creation_input_tokens: Some(u64::MAX),
+            cache_read_input_tokens: Some(7),
+            ..Usage::default()
+        };
+        let mut total = huge.clone();
+        total.accumulate(&huge);
+        assert_eq!(total.input_tokens, u64::MAX);
+        assert_eq!(total.output_tokens, u64::MAX);
+        assert_eq!(total.cache_creation_input_tokens, Some(u64::MAX));
+        assert_eq!(total.cache_read_input_tokens, Some(14));
     }
 }
