@@ -32,7 +32,7 @@
 //!
 //! # Implementing a backend
 //!
-//! Both traits are written with [`async_trait`], so an implementation is a plain `async fn`.
+//! Both traits are written with [`async_trait`](macro@async_trait), so an implementation is a plain `async fn`.
 //! [`Conversation::send`] is not async: it returns the turn's stream at once, and takes `&self`
 //! so that [`interrupt`](Conversation::interrupt) can be called while a turn streams.
 
