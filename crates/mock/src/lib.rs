@@ -87,6 +87,7 @@ mod ratelimit;
 mod reply;
 mod server;
 mod tls;
+mod tool_request;
 mod tools;
 
 use std::collections::{HashMap, VecDeque};

@@ -112,16 +112,16 @@ fn validate_with(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest,
             .sum(),
         Some(_) => return Err("system: Input should be a valid string or list".into()),
     };
-    let tools = crate::tools::offered(obj.get("tools"))?;
+    let tools = crate::tool_request::offered(obj.get("tools"))?;
     let last = messages.last().unwrap_or(&Value::Null);
     let tool_results = if last.get("role").and_then(Value::as_str) == Some("user") {
-        crate::tools::results_of(last)
+        crate::tool_request::results_of(last)
     } else {
         Vec::new()
     };
     let tool_call =
         if last.get("role").and_then(Value::as_str) == Some("user") && tool_results.is_empty() {
-            crate::tools::choice(&tools, obj.get("tool_choice"))?
+            crate::tool_request::choice(&tools, obj.get("tool_choice"))?
         } else {
             None
         };
