@@ -17,6 +17,7 @@
 
 pub mod accumulate;
 pub mod agent;
+pub mod code;
 pub mod error;
 pub mod jsonl;
 pub mod partial_json;

@@ -1,0 +1,411 @@
+//! The control protocol of Claude Code's stream-json mode, as a pure state machine.
+//!
+//! Both sides send `control_request`s and answer the other's with `control_response`s, routed
+//! by `request_id`; the CLI may cancel a request it sent with `control_cancel_request` (then no
+//! answer is written). A [`ControlChannel`] keeps the requests this side has pending and the
+//! CLI's requests it still owes an answer, builds the lines to write, and classifies every
+//! frame read from the CLI's stdout. It does no I/O and reads no clock: the async driver owns
+//! the pipes, the timeouts and the tasks that answer the CLI's requests.
+//!
+//! ```
+//! use claude_kit_core::code::control::{ControlChannel, Inbound};
+//! use serde_json::json;
+//!
+//! let mut channel = ControlChannel::new(0x1234_abcd);
+//! let (id, line) = channel.request(json!({"subtype": "initialize", "hooks": null}));
+//! assert_eq!(id, "req_1_1234abcd");
+//! assert!(line.ends_with('\n'));
+//!
+//! let answer = json!({"type": "control_response", "response": {
+//!     "subtype": "success", "request_id": "req_1_1234abcd", "response": {"pid": 42}}});
+//! match channel.receive(answer) {
+//!     Inbound::Response { id, result } => {
+//!         assert_eq!(id, "req_1_1234abcd");
+//!         assert_eq!(result.unwrap()["pid"], 42);
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! assert_eq!(channel.pending(), 0);
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde_json::{Value, json};
+
+/// The error half of a `control_response`, as the other side sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlError {
+    /// The `error` text.
+    pub message: String,
+    /// The `error_code`, when there is one (`unsupported_request`, …).
+    pub code: Option<String>,
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} ({code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+/// What a frame read from the CLI is, for the control protocol.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Inbound {
+    /// The answer to a request of ours, which is no longer pending.
+    Response {
+        /// Our request's id.
+        id: String,
+        /// Its `response` on success, its `error` otherwise.
+        result: Result<Value, ControlError>,
+    },
+    /// A `control_response` for no request of ours (late, duplicated, or never sent): the
+    /// driver logs it and goes on.
+    StrayResponse {
+        /// The id it names, when it names one.
+        id: Option<String>,
+    },
+    /// A request of the CLI (`can_use_tool`, `hook_callback`, `mcp_message`, …) that this side
+    /// owes an answer: hand it to a handler, then write [`ControlChannel::answer`].
+    Request {
+        /// The CLI's request id.
+        id: String,
+        /// Its `request` object (with its `subtype`).
+        request: Value,
+    },
+    /// The CLI cancelled one of its requests: its handler may stop, and no answer is written.
+    Cancelled {
+        /// The cancelled request's id.
+        id: String,
+    },
+    /// A control frame missing what the protocol requires (an id, a `request` object).
+    Malformed {
+        /// What was missing.
+        reason: &'static str,
+    },
+    /// Any other frame (`system`, `assistant`, `result`, …, or a type a newer CLI adds).
+    Message(Value),
+}
+
+/// The state of the control protocol on one CLI process. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct ControlChannel {
+    /// Ours, awaiting a `control_response`.
+    pending: HashSet<String>,
+    /// The CLI's, awaiting our answer (cancelled ones are removed).
+    owed: HashSet<String>,
+    counter: u64,
+    /// The 8 hex digits of our ids, as the official SDK makes them (`req_<n>_<hex>`).
+    suffix: String,
+    closed: bool,
+}
+
+impl ControlChannel {
+    /// A channel whose request ids end in the 8 hex digits of `nonce` (pass a random number:
+    /// ids only need to be unique on this process, the suffix keeps them apart across
+    /// processes in logs).
+    pub fn new(nonce: u32) -> Self {
+        Self {
+            pending: HashSet::new(),
+            owed: HashSet::new(),
+            counter: 0,
+            suffix: format!("{nonce:08x}"),
+            closed: false,
+        }
+    }
+
+    /// Registers a request of ours (`request` is the object with its `subtype`) and returns
+    /// its id and the line to write to the CLI's stdin (JSON and `\n`).
+    pub fn request(&mut self, request: Value) -> (String, String) {
+        self.counter += 1;
+        let id = format!("req_{}_{}", self.counter, self.suffix);
+        let frame = json!({"type": "control_request", "request_id": id, "request": request});
+        if !self.closed {
+            self.pending.insert(id.clone());
+        }
+        (id, line(&frame))
+    }
+
+    /// Forgets a request of ours that the caller stopped waiting for (a timeout, a dropped
+    /// future): a late answer is then a [`StrayResponse`](Inbound::StrayResponse).
+    pub fn abandon(&mut self, id: &str) -> bool {
+        self.pending.remove(id)
+    }
+
+    /// How many requests of ours await an answer.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// How many requests of the CLI await our answer.
+    pub fn owed(&self) -> usize {
+        self.owed.len()
+    }
+
+    /// Classifies one frame read from the CLI's stdout.
+    pub fn receive(&mut self, frame: Value) -> Inbound {
+        match frame.get("type").and_then(Value::as_str) {
+            Some("control_response") => self.response(&frame),
+            Some("control_request") => {
+                let Some(id) = frame.get("request_id").and_then(Value::as_str) else {
+                    return Inbound::Malformed {
+                        reason: "a control_request without a request_id",
+                    };
+                };
+                let id = id.to_owned();
+                let mut frame = frame;
+                match frame.get_mut("request").map(Value::take) {
+                    Some(request @ Value::Object(_)) => {
+                        self.owed.insert(id.clone());
+                        Inbound::Request { id, request }
+                    }
+                    _ => Inbound::Malformed {
+                        reason: "a control_request without a request object",
+                    },
+                }
+            }
+            Some("control_cancel_request") => {
+                match frame.get("request_id").and_then(Value::as_str) {
+                    Some(id) => {
+                        self.owed.remove(id);
+                        Inbound::Cancelled { id: id.to_owned() }
+                    }
+                    None => Inbound::Malformed {
+                        reason: "a control_cancel_request without a request_id",
+                    },
+                }
+            }
+            _ => Inbound::Message(frame),
+        }
+    }
+
+    fn response(&mut self, frame: &Value) -> Inbound {
+        let Some(response) = frame.get("response") else {
+            return Inbound::Malformed {
+                reason: "a control_response without a response object",
+            };
+        };
+        let Some(id) = response.get("request_id").and_then(Value::as_str) else {
+            return Inbound::StrayResponse { id: None };
+        };
+        if !self.pending.remove(id) {
+            return Inbound::StrayResponse {
+                id: Some(id.to_owned()),
+            };
+        }
+        let result = match response.get("subtype").and_then(Value::as_str) {
+            Some("success") => Ok(response.get("response").cloned().unwrap_or(Value::Null)),
+            _ => Err(ControlError {
+                message: response
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("the CLI answered with an error and no message")
+                    .to_owned(),
+                code: response
+                    .get("error_code")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            }),
+        };
+        Inbound::Response {
+            id: id.to_owned(),
+            result,
+        }
+    }
+
+    /// The line that answers the CLI's request `id` (success with `result`'s value, or an
+    /// error with its message), or `None` when nothing must be written: the CLI cancelled the
+    /// request, it was answered already, or it never asked.
+    pub fn answer(&mut self, id: &str, result: Result<Value, String>) -> Option<String> {
+        if !self.owed.remove(id) || self.closed {
+            return None;
+        }
+        let response = match result {
+            Ok(value) => json!({"subtype": "success", "request_id": id, "response": value}),
+            Err(message) => json!({"subtype": "error", "request_id": id, "error": message}),
+        };
+        Some(line(
+            &json!({"type": "control_response", "response": response}),
+        ))
+    }
+
+    /// The CLI's stdout ended (or the process is gone): every request of ours fails at once,
+    /// and nothing more is owed. Returns the ids that were pending; later requests are not
+    /// registered.
+    pub fn close(&mut self) -> Vec<String> {
+        self.closed = true;
+        self.owed.clear();
+        let mut ids: Vec<String> = self.pending.drain().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}
+
+fn line(frame: &Value) -> String {
+    let mut line = frame.to_string();
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn success(id: &str, response: Value) -> Value {
+        json!({"type": "control_response", "response": {
+            "subtype": "success", "request_id": id, "response": response}})
+    }
+
+    #[test]
+    fn ids_count_up_and_carry_the_nonce() {
+        let mut channel = ControlChannel::new(0xbd4e746a);
+        let (first, line) = channel.request(json!({"subtype": "initialize"}));
+        let (second, _) = channel.request(json!({"subtype": "interrupt"}));
+        assert_eq!(first, "req_1_bd4e746a");
+        assert_eq!(second, "req_2_bd4e746a");
+        let frame: Value = serde_json::from_str(line.trim_end()).unwrap();
+        assert_eq!(frame["type"], "control_request");
+        assert_eq!(frame["request_id"], "req_1_bd4e746a");
+        assert_eq!(frame["request"]["subtype"], "initialize");
+        assert_eq!(channel.pending(), 2);
+    }
+
+    #[test]
+    fn responses_are_routed_by_id_in_any_order() {
+        let mut channel = ControlChannel::new(1);
+        let (a, _) = channel.request(json!({"subtype": "set_model", "model": "m"}));
+        let (b, _) = channel.request(json!({"subtype": "interrupt"}));
+        let got_b = channel.receive(success(&b, json!({"still_queued": []})));
+        assert!(matches!(got_b, Inbound::Response { ref id, result: Ok(_) } if *id == b));
+        let got_a = channel.receive(success(&a, json!({"model": "m"})));
+        assert!(
+            matches!(got_a, Inbound::Response { ref id, result: Ok(ref v) } if *id == a && v["model"] == "m")
+        );
+        // A second answer to the same id is stray.
+        assert_eq!(
+            channel.receive(success(&a, json!({}))),
+            Inbound::StrayResponse { id: Some(a) }
+        );
+        assert_eq!(channel.pending(), 0);
+    }
+
+    #[test]
+    fn error_responses_keep_message_and_code() {
+        let mut channel = ControlChannel::new(1);
+        let (id, _) = channel.request(json!({"subtype": "no_such_subtype"}));
+        let frame = json!({"type": "control_response", "response": {"subtype": "error",
+            "request_id": id, "error": "Unsupported control request subtype: no_such_subtype",
+            "error_code": "unsupported_request"}});
+        let Inbound::Response {
+            result: Err(error), ..
+        } = channel.receive(frame)
+        else {
+            panic!("an error response");
+        };
+        assert_eq!(error.code.as_deref(), Some("unsupported_request"));
+        assert!(error.to_string().contains("no_such_subtype"));
+    }
+
+    #[test]
+    fn cli_requests_are_answered_once_and_never_after_a_cancel() {
+        let mut channel = ControlChannel::new(1);
+        let ask = |id: &str| {
+            json!({"type": "control_request", "request_id": id,
+                "request": {"subtype": "can_use_tool", "tool_name": "Bash", "input": {}}})
+        };
+        let Inbound::Request { id, request } = channel.receive(ask("u-1")) else {
+            panic!("a request");
+        };
+        assert_eq!(request["subtype"], "can_use_tool");
+        assert_eq!(channel.owed(), 1);
+        let line = channel
+            .answer(&id, Ok(json!({"behavior": "allow", "updatedInput": {}})))
+            .unwrap();
+        let frame: Value = serde_json::from_str(line.trim_end()).unwrap();
+        assert_eq!(frame["response"]["request_id"], "u-1");
+        assert_eq!(frame["response"]["response"]["behavior"], "allow");
+        assert_eq!(channel.answer(&id, Ok(json!({}))), None, "answered once");
+
+        channel.receive(ask("u-2"));
+        let cancel = json!({"type": "control_cancel_request", "request_id": "u-2"});
+        assert_eq!(
+            channel.receive(cancel),
+            Inbound::Cancelled { id: "u-2".into() }
+        );
+        assert_eq!(channel.answer("u-2", Err("too late".into())), None);
+        assert_eq!(channel.answer("never-asked", Ok(json!({}))), None);
+    }
+
+    #[test]
+    fn error_answers_carry_the_message() {
+        let mut channel = ControlChannel::new(1);
+        channel.receive(json!({"type": "control_request", "request_id": "x",
+            "request": {"subtype": "what_is_this"}}));
+        let line = channel
+            .answer("x", Err("unsupported: what_is_this".into()))
+            .unwrap();
+        let frame: Value = serde_json::from_str(line.trim_end()).unwrap();
+        assert_eq!(frame["response"]["subtype"], "error");
+        assert_eq!(frame["response"]["error"], "unsupported: what_is_this");
+    }
+
+    #[test]
+    fn close_fails_every_pending_request_at_once() {
+        let mut channel = ControlChannel::new(1);
+        let (a, _) = channel.request(json!({"subtype": "initialize"}));
+        let (b, _) = channel.request(json!({"subtype": "mcp_status"}));
+        channel.receive(json!({"type": "control_request", "request_id": "u",
+            "request": {"subtype": "hook_callback"}}));
+        assert_eq!(channel.close(), vec![a, b]);
+        assert!(channel.is_closed());
+        assert_eq!(channel.pending(), 0);
+        assert_eq!(
+            channel.answer("u", Ok(json!({}))),
+            None,
+            "nothing after EOF"
+        );
+        channel.request(json!({"subtype": "interrupt"}));
+        assert_eq!(
+            channel.pending(),
+            0,
+            "requests after close are not registered"
+        );
+    }
+
+    #[test]
+    fn malformed_and_other_frames() {
+        let mut channel = ControlChannel::new(1);
+        assert!(matches!(
+            channel.receive(json!({"type": "control_request", "request": {}})),
+            Inbound::Malformed { .. }
+        ));
+        assert!(matches!(
+            channel.receive(json!({"type": "control_request", "request_id": "a", "request": 5})),
+            Inbound::Malformed { .. }
+        ));
+        assert!(matches!(
+            channel.receive(json!({"type": "control_response"})),
+            Inbound::Malformed { .. }
+        ));
+        assert_eq!(
+            channel
+                .receive(json!({"type": "control_response", "response": {"subtype": "success"}})),
+            Inbound::StrayResponse { id: None }
+        );
+        assert_eq!(channel.owed(), 0);
+        let result = json!({"type": "result", "subtype": "success", "is_error": false});
+        assert_eq!(channel.receive(result.clone()), Inbound::Message(result));
+        let future = json!({"type": "brand_new_frame"});
+        assert_eq!(channel.receive(future.clone()), Inbound::Message(future));
+    }
+}

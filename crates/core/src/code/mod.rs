@@ -1,0 +1,7 @@
+//! The pure half of Claude Code's stream-json protocol (the CLI driven as a subprocess): what
+//! the Claude Code backend and its fuzzers share, without I/O.
+//!
+//! - [`control`]: the control protocol — request ids, pending requests, the CLI's requests
+//!   and their cancellation, every pending request failed at once at EOF.
+
+pub mod control;
