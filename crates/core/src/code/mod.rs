@@ -5,6 +5,8 @@
 //!   `user`, `stream_event`, `result`, …; unknown types kept raw, never an error).
 //! - [`control`]: the control protocol — request ids, pending requests, the CLI's requests
 //!   and their cancellation, every pending request failed at once at EOF.
+//! - [`mcp`]: in-process MCP servers — a `Toolbox` answering the CLI's `mcp_message` JSON-RPC.
 
 pub mod control;
 pub mod frames;
+pub mod mcp;
