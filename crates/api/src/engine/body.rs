@@ -114,8 +114,10 @@ impl ResponseBody {
 }
 
 impl Open {
-    /// Waits for the earliest bound of the deadlines; `Pending` while none has passed.
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Expired> {
+    /// Waits for the earliest bound of the deadlines; `Pending` while none has passed. A
+    /// timer that fires early on a runtime that has shut down (its timers complete at once
+    /// there) is the end of the body, not a reason to re-arm for ever.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<Expired>> {
         loop {
             let Some(wake) = self.deadlines.next_wake() else {
                 return Poll::Pending;
@@ -126,7 +128,12 @@ impl Open {
                 return Poll::Pending;
             }
             if let Some(expired) = self.deadlines.expired(self.runtime.now()) {
-                return Poll::Ready(expired);
+                return Poll::Ready(Ok(expired));
+            }
+            if self.runtime.is_shut_down() {
+                return Poll::Ready(Err(Error::closed(
+                    "the runtime shut down while the response was being read",
+                )));
             }
             // Fired for an older bound: chunks came since. Wait for the current one.
             timer.as_mut().reset(wake);
@@ -153,11 +160,12 @@ impl Stream for ResponseBody {
             }
             Poll::Pending => {}
         }
-        let expired = std::task::ready!(open.poll_timer(cx));
+        let woke = std::task::ready!(open.poll_timer(cx));
         this.close();
-        Poll::Ready(match expired {
-            Expired::Timeout { phase, after } => Some(Err(Error::Timeout { phase, after })),
-            Expired::DrainOver => None,
+        Poll::Ready(match woke {
+            Ok(Expired::Timeout { phase, after }) => Some(Err(Error::Timeout { phase, after })),
+            Ok(Expired::DrainOver) => None,
+            Err(error) => Some(Err(error)),
         })
     }
 }

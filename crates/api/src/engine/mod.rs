@@ -269,6 +269,12 @@ impl Engine {
             if let Some(Expired::Timeout { phase, after }) = deadlines.expired(self.runtime.now()) {
                 return Err(Error::Timeout { phase, after });
             }
+            // Early: on a runtime that has shut down every timer completes at once.
+            if self.runtime.is_shut_down() {
+                return Err(Error::closed(
+                    "the runtime shut down while waiting for response headers",
+                ));
+            }
         }
     }
 
