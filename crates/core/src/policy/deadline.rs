@@ -183,8 +183,9 @@ impl CallDeadlines {
         self.stage = Stage::Idle;
     }
 
-    /// When the earliest bound that applies now passes: the instant to arm a timer at. `None`
-    /// when nothing bounds the call any more (a stream's body with no idle bound).
+    /// When the earliest bound that applies now passes: the instant to arm a timer at. Every
+    /// stage has a bound today (an unbounded length saturates to a far instant), so this is
+    /// `Some`; drivers treat `None` as "no timer" so a stage without one can be added.
     pub fn next_wake(&self) -> Option<Instant> {
         match self.stage {
             Stage::Idle => Some(self.total_at),
