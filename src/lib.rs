@@ -78,15 +78,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(feature = "backend-api")]
-#[cfg_attr(docsrs, doc(cfg(feature = "backend-api")))]
+#[cfg(any(feature = "backend-api", feature = "backend-code"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "backend-api", feature = "backend-code")))
+)]
 pub mod agent;
-#[cfg(feature = "backend-api")]
-#[cfg_attr(docsrs, doc(cfg(feature = "backend-api")))]
+#[cfg(any(feature = "backend-api", feature = "backend-code"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "backend-api", feature = "backend-code")))
+)]
 pub mod backend;
 #[cfg(feature = "backend-api")]
 #[cfg_attr(docsrs, doc(cfg(feature = "backend-api")))]
 pub mod blocking;
+#[cfg(feature = "backend-code")]
+#[cfg_attr(docsrs, doc(cfg(feature = "backend-code")))]
+pub mod code;
 pub mod manual;
 pub mod patterns;
 pub mod rt;

@@ -7,6 +7,7 @@
 //! - [`data_path`]: one streaming Messages API call, from `stream(request)` to the last byte.
 //! - [`runtimes`]: the async seam, the adapters, and how the runtime is chosen.
 //! - [`deadlines_and_retries`]: every wait has a bound; what is retried and when.
+//! - [`claude_code`]: the Claude Code backend — one CLI process, three tasks, and its end.
 //! - [`cancellation`]: why dropping any future or stream at any point leaks nothing.
 //! - [`hostile_input`]: bounded memory, typed errors and secrets that never leak.
 //! - [`testing`]: what is tested where, and how the tests stay honest.
@@ -24,6 +25,7 @@ pub mod architecture {
     //! | `claude-kit-tokio`, `-smol`, `-async-std` | one small adapter each: the traits on that runtime, and an `ADAPTER` descriptor. |
     //! | `claude-kit-hyper` | the HTTP transport: hyper 1.x client connections over the runtime's TCP, rustls, proxies, a connection pool of its own. |
     //! | `claude-kit-api` | the Messages API backend: the client, its engine (admission, attempts, retries, one response body under the call's deadlines), the resources (messages, batches, models), the tool loop. |
+    //! | `claude-kit-code` | the Claude Code backend: the CLI as a child process through the runtime's process capability, its tasks, control requests and callbacks, `query`, `AgentClient`, `WarmPool`, the session store. |
     //! | `claude-kit` | this facade: re-exports, runtime-implicit helpers ([`rt`](crate::rt)), blocking faces ([`blocking`](crate::blocking)), sessions and the agent patterns ([`patterns`](crate::patterns)). |
     //! | `claude-kit-mock` | an independent Messages API server for tests, examples and benchmarks: it shares no type with the SDK, so the SDK's types cannot hide their own bugs. |
     //!
@@ -133,6 +135,38 @@ pub mod deadlines_and_retries {
     //! policy sees, and nothing after the first content is ever retried.
 }
 
+pub mod claude_code {
+    //! # One CLI process, three tasks
+    //!
+    //! ```text
+    //! code::query(prompt, options) / AgentClient::connect(options)               claude-kit-code
+    //!   discover::find_cli            option › CLAUDE_CODE_PATH › PATH › known dirs › target/claude-code
+    //!   CodeOptions::command          the official SDK's argv and environment
+    //!   Runtime::process().spawn      stdin, stdout, stderr piped; killed if dropped  claude-kit-rt
+    //!   ├─ reader      stdout → LineDecoder (32 MiB lines) → ControlChannel::receive  claude-kit-core
+    //!   │              answers → their waiters; CLI requests → one handler task each
+    //!   │              (can_use_tool, hook_callback, mcp_message → McpBridge); frames →
+    //!   │              Frame::from_value → the message channel (64 frames, backpressure)
+    //!   ├─ stderr      the last 16 KiB kept for errors (key redacted); the stderr callback
+    //!   └─ supervisor  owns the child: its exit status; on shutdown close stdin, wait,
+    //!                  SIGTERM, wait, SIGKILL, wait (each wait 5 s, shutdown_grace)
+    //!   initialize    the first line written; its answer awaited (60 s) while the reader
+    //!                 serves the CLI's own requests (MCP servers are listed before it answers)
+    //! ```
+    //!
+    //! The pure half — the frames, the control channel (request ids, routing, cancels,
+    //! fail-all at close) and the MCP JSON-RPC bridge — is in
+    //! [`claude_kit_core::code`], fuzzed (`code_protocol`). When stdout ends, every pending
+    //! control request fails at once with [`Error::Process`](crate::Error::Process) (the exit
+    //! status and the end of stderr); a write that fails waits for that error instead of
+    //! reporting a bare broken pipe. stdin is closed right after a plain prompt, and, when the
+    //! CLI may call back (an in-process MCP server, hooks, a permission callback), at the
+    //! `session_state_changed: idle` after the last prompt's result, as the official SDK does.
+    //! Dropping a [`code::AgentClient`](crate::code::AgentClient) or a query stream hands the
+    //! shutdown to the supervisor, which finishes it in the background (bounded); a test
+    //! counts the children left after every way of dropping one, on every runtime.
+}
+
 pub mod cancellation {
     //! # Guards, not cleanup code
     //!
@@ -194,6 +228,11 @@ pub mod decisions {
     //!   thread, not per connection; the idle timer re-armed only when it fires; the header
     //!   timer skipped when the total bound is as tight; call state boxed so a held future is
     //!   small.
+    //! - **Claude Code: the 32 MiB line limit** (the Python SDK's 1 MiB ends sessions whose tool
+    //!   results are larger), the SDK's own stderr always piped and kept (the Python SDK
+    //!   inherits it unless a callback is set: a kept tail lets errors quote it), an
+    //!   interrupted turn's error result not turned into an error (the CLI exits 0 after it:
+    //!   it was asked for), a malformed line an error item after which the stream ends.
     //! - **Not yet built**: HTTP/2, the `rustls-aws-lc-rs` and `platform-verifier` features,
     //!   TLS to an `https://` proxy, token refunds for streamed replies.
 }

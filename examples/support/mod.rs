@@ -6,6 +6,7 @@ use claude_kit_mock::MockServer;
 
 /// A client, and the mock server it talks to when running offline (keep it alive as long
 /// as the client is used).
+#[allow(dead_code)]
 pub fn client() -> claude_kit::Result<(Client, Option<MockServer>)> {
     if std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|key| !key.is_empty()) {
         return Ok((Client::from_env()?, None));
@@ -38,4 +39,35 @@ pub fn with_mock_fault(client: &Client, mock: &Option<MockServer>, fault: &str) 
 pub fn fail(error: claude_kit::Error) -> ! {
     eprintln!("error: {error}");
     std::process::exit(1)
+}
+
+/// Options for the Claude Code backend: the CLI talks to the real API when
+/// `ANTHROPIC_API_KEY` is set (with `ANTHROPIC_BASE_URL` passed through), or else to an
+/// embedded mock server, with the environment that keeps the CLI offline (and a home of its
+/// own, so that no settings of yours change what it does). Keep the server alive while the
+/// CLI runs.
+#[cfg(feature = "backend-code")]
+#[allow(dead_code)]
+pub fn code_options() -> (claude_kit::code::CodeOptions, Option<MockServer>) {
+    use claude_kit::code::CodeOptions;
+    if std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|key| !key.is_empty()) {
+        return (CodeOptions::new(), None);
+    }
+    let server = MockServer::start();
+    eprintln!(
+        "ANTHROPIC_API_KEY is not set: the Claude Code CLI talks to the embedded mock server at {}",
+        server.url()
+    );
+    let home = std::env::temp_dir().join(format!("claude-kit-offline-home-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&home);
+    let options = CodeOptions::new()
+        .env("ANTHROPIC_BASE_URL", server.url())
+        .env("ANTHROPIC_API_KEY", "sk-ant-offline-mock-key")
+        .env("HOME", home.to_string_lossy())
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_TELEMETRY", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env("DISABLE_ERROR_REPORTING", "1")
+        .env("CLAUDE_CODE_MAX_RETRIES", "1");
+    (options, Some(server))
 }

@@ -36,7 +36,10 @@
 //! [`Conversation::send`] is not async: it returns the turn's stream at once, and takes `&self`
 //! so that [`interrupt`](Conversation::interrupt) can be called while a turn streams.
 
+#[cfg(feature = "backend-api")]
 mod api;
+#[cfg(feature = "backend-code")]
+mod code;
 
 use std::fmt;
 
@@ -47,7 +50,10 @@ use crate::tools::{AgentStream, Toolbox};
 use crate::types::{Content, MessageParam};
 use crate::{Result, Usage};
 
+#[cfg(feature = "backend-api")]
 pub use api::{ApiBackend, ApiConversation};
+#[cfg(feature = "backend-code")]
+pub use code::{CodeBackend, CodeConversation, TOOLBOX_SERVER};
 
 /// What a conversation starts with: the model, the system prompt, limits and tools, and
 /// optionally the state of an earlier conversation to resume.
@@ -168,7 +174,10 @@ pub enum ConversationState {
     },
     /// A backend that keeps the history elsewhere (Claude Code: in the CLI's session store)
     /// saves only the session's id.
-    SessionId(String),
+    SessionId {
+        /// The CLI session's id (for `--resume`).
+        session_id: String,
+    },
 }
 
 /// A backend: connects conversations.

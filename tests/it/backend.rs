@@ -177,7 +177,9 @@ async fn a_saved_conversation_resumes_with_its_history(rt: Rt) {
     let garbage = Agent::resume(&backend, AgentOptions::new(), "{not json").await;
     assert!(matches!(garbage, Err(Error::Decode { .. })), "{garbage:?}");
     let foreign = backend
-        .connect(AgentOptions::new().resume(ConversationState::SessionId("abc".into())))
+        .connect(AgentOptions::new().resume(ConversationState::SessionId {
+            session_id: "abc".into(),
+        }))
         .await;
     assert!(matches!(foreign, Err(Error::Config { .. })), "{foreign:?}");
 }

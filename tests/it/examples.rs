@@ -36,6 +36,25 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("tools_agent", "The tool said:"),
 ];
 
+/// The Claude Code examples, run here with the fake CLI (`CLAUDE_CODE_PATH`), which echoes
+/// prompts; the end-to-end tests run them with the real CLI. Example, arguments, expected
+/// stdout.
+const AGENT_EXAMPLES: &[(&str, &[&str], &str)] = &[
+    (
+        "agent_query",
+        &["--max-turns", "2", "Hello"],
+        "\nresult: echo: Hello\n",
+    ),
+    ("agent_client", &[], "turn 4: echo: Say hello."),
+    ("agent_tools", &[], "PreToolUse hook saw: []"),
+    ("agent_parallel", &[], "warm pool: 1 handed out"),
+    (
+        "backend_switch",
+        &[],
+        "Claude Code: map_concurrent: 3 of 3 answered",
+    ),
+];
+
 const RUNTIMES: &[&str] = &["tokio", "smol", "async-std"];
 
 fn examples_dir() -> PathBuf {
@@ -50,13 +69,29 @@ fn run(example: &str, runtime: &str) -> (bool, String, String) {
 
 /// Runs an example, feeding it `input` on standard input (or none at all).
 fn run_with_input(example: &str, runtime: &str, input: Option<&str>) -> (bool, String, String) {
+    run_with(example, runtime, input, &[], None)
+}
+
+/// Runs an example with arguments, and with `CLAUDE_CODE_PATH` set when `cli` is given.
+fn run_with(
+    example: &str,
+    runtime: &str,
+    input: Option<&str>,
+    args: &[&str],
+    cli: Option<&std::path::Path>,
+) -> (bool, String, String) {
     let path = examples_dir().join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} was not built; run the tests with cargo test",
         path.display()
     );
-    let mut child = Command::new(&path)
+    let mut command = Command::new(&path);
+    if let Some(cli) = cli {
+        command.env("CLAUDE_CODE_PATH", cli);
+    }
+    let mut child = command
+        .args(args)
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("ANTHROPIC_BASE_URL")
         .env("CLAUDE_KIT_RUNTIME", runtime)
@@ -121,6 +156,60 @@ fn every_example_runs_offline_on_every_runtime() {
 }
 
 #[test]
+#[cfg(feature = "backend-code")]
+fn every_agent_example_runs_offline_on_every_runtime() {
+    let fake = claude_kit_mock::fake_cli::path();
+    std::thread::scope(|scope| {
+        for runtime in RUNTIMES {
+            let fake = &fake;
+            scope.spawn(move || {
+                for (example, args, expected) in AGENT_EXAMPLES {
+                    let (ok, stdout, stderr) = run_with(example, runtime, None, args, Some(fake));
+                    assert!(ok, "{example} on {runtime} failed:\n{stdout}\n{stderr}");
+                    assert!(
+                        stdout.contains(expected),
+                        "{example} on {runtime}: expected {expected:?} in\n{stdout}\n{stderr}"
+                    );
+                    assert!(
+                        stderr.contains("embedded mock server"),
+                        "{example} on {runtime} ran offline"
+                    );
+                }
+            });
+        }
+    });
+}
+
+#[test]
+#[cfg(feature = "backend-code")]
+fn agent_query_keeps_its_interface() {
+    let fake = claude_kit_mock::fake_cli::path();
+    // The last stdout line is `result: ` and the text with each newline replaced by a space
+    // (the fake echoes the prompt); the exit status says whether the result is an error.
+    let (ok, stdout, _) = run_with(
+        "agent_query",
+        "smol",
+        None,
+        &["line one\nline two "],
+        Some(&fake),
+    );
+    assert!(ok);
+    assert_eq!(
+        stdout.lines().last(),
+        Some("result: echo: line one line two ")
+    );
+    // Without a CLI: exit 1 and the typed error, which says where it looked and how to install.
+    let missing = std::path::Path::new("/nonexistent/claude");
+    let (ok, stdout, stderr) = run_with("agent_query", "tokio", None, &["Hello"], Some(missing));
+    assert!(!ok);
+    assert!(!stdout.contains("result:"), "{stdout}");
+    assert!(
+        stderr.contains("/nonexistent/claude") && stderr.contains("install-claude-code.sh"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn every_example_file_is_covered() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut files: Vec<String> = std::fs::read_dir(dir)
@@ -134,6 +223,7 @@ fn every_example_file_is_covered() {
     let mut covered: Vec<String> = EXAMPLES
         .iter()
         .map(|(name, _)| (*name).to_owned())
+        .chain(AGENT_EXAMPLES.iter().map(|(name, _, _)| (*name).to_owned()))
         .collect();
     covered.sort();
     assert_eq!(files, covered, "every example must be run by this test");

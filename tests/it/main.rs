@@ -10,6 +10,8 @@ mod common;
 
 mod agent_api;
 mod backend;
+#[cfg(feature = "backend-code")]
+mod backend_code;
 mod blocking;
 mod client;
 mod examples;

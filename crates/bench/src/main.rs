@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod agent;
 mod ours;
 mod procfs;
 mod raw;
@@ -95,7 +96,9 @@ pub(crate) const PROMPT: &str = "Benchmark: say hello.";
 const USAGE: &str = "usage: claude-kit-bench client|raw-hyper --url URL --requests N \
                      --concurrency C [--stream] [--runtime tokio|smol|async-std] [--threads T] \
                      [--model M] [--max-tokens T]\n       claude-kit-bench many-streams --url \
-                     URL --streams S [--client claude-kit|raw-hyper] [--runtime ...]";
+                     URL --streams S [--client claude-kit|raw-hyper] [--runtime ...]\n       \
+                     claude-kit-bench agent --cli PATH [--queries N] [--base-url URL] \
+                     [--runtime tokio|smol]";
 
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
@@ -103,6 +106,18 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    if mode == "agent" {
+        return match agent::run(argv) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("claude-kit-bench agent: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let args = match parse_args(argv) {
         Ok(args) => args,
         Err(message) => {

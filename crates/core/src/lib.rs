@@ -29,5 +29,6 @@ pub mod transport;
 pub mod types;
 
 pub use error::{
-    ApiErrorKind, DecodeCategory, DecodeSource, Error, ErrorOrigin, Result, TimeoutPhase,
+    AgentResultError, ApiErrorKind, DecodeCategory, DecodeSource, Error, ErrorOrigin, Result,
+    TimeoutPhase,
 };

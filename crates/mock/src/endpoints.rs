@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::batches::{Item, Outcome};
 use crate::body::{self, End};
-use crate::server::Answer;
+use crate::model::Dialect;
+use crate::server::{Answer, dialect};
 use crate::{Reply, Shared, model, tools};
 
 /// The models `GET /v1/models` lists, newest first: id, display name, creation time.
@@ -113,7 +114,7 @@ pub(crate) fn answer(
         Answer::Reply(Reply::error(status, error_type, message))
     };
     match endpoint {
-        Endpoint::CountTokens => match model::validate_count(body) {
+        Endpoint::CountTokens => match model::validate_count(body, dialect(&parts.headers)) {
             Ok(request) => ok(json!({"input_tokens": request.counted_tokens})),
             Err(message) => invalid(message),
         },
@@ -239,7 +240,7 @@ fn batch_items(shared: &Shared, body: &[u8]) -> Result<Vec<Item>, String> {
             Some(_) => return Err(format!("requests.{i}.params: Input should be an object")),
             None => return Err(format!("requests.{i}.params: Field required")),
         };
-        let outcome = match model::validate(params.to_string().as_bytes()) {
+        let outcome = match model::validate(params.to_string().as_bytes(), Dialect::Api) {
             Ok(request) if request.stream => {
                 Outcome::Errored("stream: batch requests cannot be streamed".into())
             }

@@ -47,6 +47,12 @@
 //!   counted ([`MockServer::connection_count`], [`MockServer::open_connections`]); so are the
 //!   bytes of streamed bodies ([`MockServer::bytes_streamed`]).
 //! - Every response carries a `request-id: req_mock_<N>` header.
+//! - It serves the real Claude Code CLI, scripted by directives in the prompt (see
+//!   [Claude Code](#claude-code) below).
+//! - With `CLAUDE_KIT_MOCK_REQUEST_LOG=FILE` in the environment, every request is appended to
+//!   `FILE` as one JSON line: `request_id`, `method`, `path` (with the query), `headers` (the
+//!   API key redacted) and `body` (JSON, or the text when it is not JSON); the line is written
+//!   before the request is answered. For capturing what a real client sends.
 //!
 //! # Fault headers
 //!
@@ -74,6 +80,63 @@
 //! // point the client at `server.url()` ...
 //! assert!(server.requests().is_empty());
 //! ```
+//!
+//! # Claude Code
+//!
+//! Requests carrying `x-app: cli` and an `anthropic-beta` that names a `claude-code-*` beta
+//! (what the Claude Code CLI sends; tested with 2.1.328, installed by
+//! `scripts/install-claude-code.sh`) are served as Claude Code's. Point the CLI at the mock
+//! with `ANTHROPIC_BASE_URL=<server.url()>` and any `ANTHROPIC_API_KEY`. For them:
+//!
+//! - `POST /v1/messages?beta=true` and `POST /v1/messages/count_tokens?beta=true` are
+//!   answered (the query string never matters for routing); `count_tokens` says
+//!   `{"input_tokens": N}`, N counting words of the messages and system prompt plus a quarter
+//!   of the bytes of the tool definitions.
+//! - `role: "system"` entries in `messages` (content a string or text blocks) are accepted,
+//!   like the other fields the CLI sends (`thinking`, `output_config`, `context_management`,
+//!   `metadata`, dozens of tools with `defer_loading`). SSE and `stream: false` both work.
+//! - The offered tools are **not** called with schema-example inputs (other clients still get
+//!   that); the prompt's directives decide. The prompt is the last user message that does not
+//!   answer tools (has no `tool_result` block: the CLI puts text such as `"Tool loaded."` or
+//!   `<system-reminder>`s next to tool results), its string content or its last text block
+//!   that is not a `<system-reminder>`.
+//! - Without directives the answer is the text
+//!   `Hello! I am the claude-kit mock server. You said: <prompt>`.
+//!
+//! Directives (anywhere in the prompt; `[[` followed by anything else is plain text; a
+//! malformed directive is answered with a text starting `claude-kit-mock: ` that says what is
+//! wrong):
+//!
+//! | directive | effect |
+//! |---|---|
+//! | `[[tool:NAME JSON]]` | one model call answers a single `tool_use` block (no text block, `stop_reason: "tool_use"`) calling `NAME` with the JSON object as input; `[[tool:NAME]]` makes the input from `NAME`'s `input_schema` (as for other clients) |
+//! | `[[error:STATUS]]` | the call gets the API error for that status (400 to 599; e.g. 401 `authentication_error`, 429 `rate_limit_error`, 500 `api_error`, 529 `overloaded_error`): `{"type":"error","error":{"type":..,"message":..},"request_id":..}` with `x-should-retry: false`, so the CLI gives up at once |
+//! | `[[error:STATUS:N]]` | the first `N` calls that reach it get that error with `x-should-retry: true` (the CLI retries, with its own backoff of about 0.5 s, then 1 s, ...); later ones go on. Counted per `x-claude-code-session-id`, prompt and directive |
+//! | `[[slow:MS]]` | a streamed text answer goes one character per `text_delta`, each `MS` ms after the previous event (so a client can interrupt mid-stream); non-streaming answers are not delayed |
+//! | `[[text:TEXT]]` | the final text answer is exactly `TEXT` (up to the first `]]`, not trimmed; several are joined by newlines) |
+//!
+//! `[[tool:..]]` and `[[error:..]]` directives are steps, taken in order, one per model call;
+//! the mock keeps no state for them but reads the progress from the conversation the CLI
+//! sends back (the `tool_use` blocks it answered before, after the prompt). When a step's
+//! tool is not among the offered `tools` but `ToolSearch` is (Claude Code defers MCP tools
+//! such as `mcp__calc__add`), the call answers `ToolSearch` with
+//! `{"query":"select:NAME"}` first, and `NAME` once a later request offers it; if it is still
+//! not offered after that search, or cannot be searched for, the answer is an explaining
+//! text. After the last step, the answer is the `[[text:..]]`, else (when the prompt had tool
+//! directives) one line per tool result of this prompt, in order:
+//! `NAME returned: <the result's text>` (a string content, or its text blocks joined by
+//! newlines; `is_error` results alike; cut to 16 KiB; the results of the mock's own
+//! `ToolSearch` calls are left out), else the greeting above (the prompt without its
+//! directives). Scripted replies ([`MockServer::enqueue`]), a replay transcript and
+//! `x-mock-fault` headers still come first.
+//!
+//! ```text
+//! claude -p '[[tool:Read {"file_path":"/tmp/notes.txt"}]]' --allowedTools Read \
+//!     --output-format stream-json --verbose
+//! # -> assistant tool_use Read, user tool_result, assistant "Read returned: 1\t<line 1>..."
+//! claude -p '[[error:401]]' --output-format stream-json --verbose
+//! # -> result is_error: true, api_error_status: 401, at once; exit status 1
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -81,6 +144,7 @@ mod batches;
 mod body;
 mod chunking;
 mod endpoints;
+pub mod fake_cli;
 mod fault;
 mod model;
 mod ratelimit;

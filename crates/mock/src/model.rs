@@ -26,20 +26,40 @@ pub(crate) struct MessagesRequest {
     pub(crate) tool_results: Vec<(String, bool)>,
     /// How many tool calls to make in one turn (`x-mock-parallel-tools`, default 1).
     pub(crate) parallel_tools: usize,
+    /// The whole body, kept for Claude Code's requests only (their directives are read from
+    /// the conversation); `None` for other clients.
+    pub(crate) claude_code: Option<Value>,
+}
+
+/// Who sent a request, which decides what the server accepts and how the model answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Any client of the Messages API: validated like the real API, answered by the default
+    /// model (echo, schema-example tool calls).
+    Api,
+    /// The Claude Code CLI (`x-app: cli` and a `claude-code-*` beta): `role: "system"`
+    /// entries are accepted in `messages`, no schema-example tool calls are made (its
+    /// directives script the model instead), and `count_tokens` counts the tools too.
+    ClaudeCode,
 }
 
 /// Validates a Messages request body like the real API; the error is the 400 message.
-pub(crate) fn validate(body: &[u8]) -> Result<MessagesRequest, String> {
-    validate_with(body, true)
+pub(crate) fn validate(body: &[u8], dialect: Dialect) -> Result<MessagesRequest, String> {
+    validate_with(body, true, dialect)
 }
 
 /// Validates a `count_tokens` request body: a Messages request without `max_tokens`.
-pub(crate) fn validate_count(body: &[u8]) -> Result<MessagesRequest, String> {
-    validate_with(body, false)
+pub(crate) fn validate_count(body: &[u8], dialect: Dialect) -> Result<MessagesRequest, String> {
+    validate_with(body, false, dialect)
 }
 
 /// Validates a Messages request body; `max_tokens` is required when `needs_max_tokens`.
-fn validate_with(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest, String> {
+fn validate_with(
+    body: &[u8],
+    needs_max_tokens: bool,
+    dialect: Dialect,
+) -> Result<MessagesRequest, String> {
+    let claude_code = dialect == Dialect::ClaudeCode;
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| format!("There was an error parsing the body of your request: {e}"))?;
     let Some(obj) = value.as_object() else {
@@ -70,6 +90,8 @@ fn validate_with(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest,
     for (i, message) in messages.iter().enumerate() {
         match message.get("role").and_then(Value::as_str) {
             Some("user" | "assistant") => {}
+            // Claude Code puts its environment description in a `role: "system"` entry.
+            Some("system") if claude_code => {}
             Some(_) => {
                 return Err(format!(
                     "messages.{i}.role: Input should be 'user' or 'assistant'"
@@ -121,21 +143,27 @@ fn validate_with(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest,
     };
     let tool_call =
         if last.get("role").and_then(Value::as_str) == Some("user") && tool_results.is_empty() {
-            crate::tool_request::choice(&tools, obj.get("tool_choice"))?
+            crate::tool_request::choice(&tools, obj.get("tool_choice"))?.filter(|_| !claude_code)
         } else {
             None
         };
+    // Claude Code's context usage counts its (big) tool definitions: about 4 bytes a token.
+    let tool_tokens = match obj.get("tools") {
+        Some(tools @ Value::Array(_)) if claude_code => tools.to_string().len() / 4,
+        _ => 0,
+    };
     Ok(MessagesRequest {
         model,
         stream,
         max_tokens,
         input_tokens: words.max(1) as u64,
         last_user_text,
-        counted_tokens: (words + system_words).max(1) as u64,
+        counted_tokens: (words + system_words + tool_tokens).max(1) as u64,
         tool_call,
         tools,
         tool_results,
         parallel_tools: 1,
+        claude_code: claude_code.then_some(value),
     })
 }
 
@@ -203,6 +231,17 @@ pub(crate) fn tokens(text: &str) -> Vec<&str> {
                 out.push(&text[start..]);
             }
         }
+    }
+    out
+}
+
+/// Splits text into one piece per character (for slow streams: many deltas).
+pub(crate) fn chars(text: &str) -> Vec<&str> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut indices = text.char_indices().map(|(i, _)| i).peekable();
+    while let Some(start) = indices.next() {
+        let end = indices.peek().copied().unwrap_or(text.len());
+        out.push(&text[start..end]);
     }
     out
 }
@@ -314,12 +353,22 @@ pub(crate) fn stream_events(
     text: &str,
     input_tokens: u64,
 ) -> Vec<(Bytes, bool)> {
-    let tokens = tokens(text);
+    stream_events_of(id, model, &tokens(text), input_tokens)
+}
+
+/// Like [`stream_events`], with one text delta per element of `tokens` (the pieces of the
+/// text, in order).
+pub(crate) fn stream_events_of(
+    id: &str,
+    model: &str,
+    tokens: &[&str],
+    input_tokens: u64,
+) -> Vec<(Bytes, bool)> {
     let mut events = Vec::with_capacity(tokens.len() + 6);
     events.push((message_start(id, model, input_tokens), false));
     events.push((text_block_start(), false));
     events.push((event("ping", r#"{"type":"ping"}"#), false));
-    for token in &tokens {
+    for token in tokens {
         events.push((text_delta(token), true));
     }
     events.push((
@@ -356,6 +405,8 @@ mod tests {
         assert!(tokens("").is_empty());
         let text = "Hello! I am the mock.\nYou said: héllo  wörld";
         assert_eq!(tokens(text).concat(), text);
+        assert_eq!(chars("aé b"), ["a", "é", " ", "b"]);
+        assert!(chars("").is_empty());
     }
 
     #[test]
@@ -408,7 +459,7 @@ mod tests {
 
     #[test]
     fn validation_messages() {
-        let err = |body: &str| validate(body.as_bytes()).unwrap_err();
+        let err = |body: &str| validate(body.as_bytes(), Dialect::Api).unwrap_err();
         assert!(err("nope").starts_with("There was an error parsing"));
         assert_eq!(err("[]"), "body: Input should be a valid dictionary");
         assert_eq!(
@@ -447,7 +498,7 @@ mod tests {
             {"role":"user","content":"one two"},
             {"role":"assistant","content":"three"},
             {"role":"user","content":[{"type":"text","text":"four"},{"type":"image"},{"type":"text","text":"five"}]}]}"#;
-        let req = validate(body.as_bytes()).unwrap();
+        let req = validate(body.as_bytes(), Dialect::Api).unwrap();
         assert_eq!(req.model, "m");
         assert!(req.stream);
         assert_eq!(req.input_tokens, 5);

@@ -1,7 +1,9 @@
 //! The accept loop and the per-connection hyper service. Each request is handled in
 //! `handle`, which picks the reply (`route`) and turns it into a response (`render`).
 
+mod claude_code;
 mod handle;
+mod log;
 mod render;
 mod route;
 
@@ -17,6 +19,7 @@ use hyper::service::service_fn;
 use smol_hyper::rt::FuturesIo;
 
 use crate::Shared;
+pub(crate) use claude_code::dialect;
 pub(crate) use handle::Answer;
 use handle::handle;
 

@@ -145,8 +145,8 @@ fn tool_use_block(call: &ToolCall, input: &str) -> String {
     )
 }
 
-/// A complete assistant message: a text block, then the `tool_use` blocks, with
-/// `stop_reason: "tool_use"`.
+/// A complete assistant message: a text block (none when `text` is empty), then the
+/// `tool_use` blocks, with `stop_reason: "tool_use"`.
 pub(crate) fn message(
     id: &str,
     model: &str,
@@ -154,11 +154,12 @@ pub(crate) fn message(
     calls: &[ToolCall],
     input_tokens: u64,
 ) -> Bytes {
-    let mut content = format!(r#"{{"type":"text","text":{}}}"#, quote(text));
-    for call in calls {
-        content.push(',');
-        content.push_str(&tool_use_block(call, &call.input));
+    let mut blocks = Vec::with_capacity(calls.len() + 1);
+    if !text.is_empty() {
+        blocks.push(format!(r#"{{"type":"text","text":{}}}"#, quote(text)));
     }
+    blocks.extend(calls.iter().map(|call| tool_use_block(call, &call.input)));
+    let content = blocks.join(",");
     Bytes::from(format!(
         r#"{{"id":{},"type":"message","role":"assistant","model":{},"content":[{content}],"stop_reason":"tool_use","stop_sequence":null,"usage":{{"input_tokens":{input_tokens},"output_tokens":{}}}}}"#,
         quote(id),
@@ -186,10 +187,10 @@ pub(crate) fn pieces(json: &str) -> Vec<&str> {
 }
 
 /// The SSE events of a streamed tool-calling message: the text block at index 0 (as
-/// [`model::stream_events`] streams it), then for each call a `content_block_start` with empty
-/// input, `input_json_delta` events carrying its input in 2 or 3 pieces and a
-/// `content_block_stop`, then `message_delta` with `stop_reason: "tool_use"` and
-/// `message_stop`. The flag marks the delta events.
+/// [`model::stream_events`] streams it; no text block when `text` is empty), then for each
+/// call a `content_block_start` with empty input, `input_json_delta` events carrying its input
+/// in 2 or 3 pieces and a `content_block_stop`, then `message_delta` with
+/// `stop_reason: "tool_use"` and `message_stop`. The flag marks the delta events.
 pub(crate) fn stream_events(
     id: &str,
     model_name: &str,
@@ -200,8 +201,15 @@ pub(crate) fn stream_events(
     let mut events = model::stream_events(id, model_name, text, input_tokens);
     // Drop `message_delta` and `message_stop`: they end the message after the tool blocks.
     events.truncate(events.len().saturating_sub(2));
+    let first_index = if text.is_empty() {
+        // Keep `message_start` and `ping`; drop the empty text block.
+        events.retain(|(event, _)| !event.starts_with(b"event: content_block_"));
+        0
+    } else {
+        1
+    };
     for (i, call) in calls.iter().enumerate() {
-        let index = i + 1;
+        let index = i + first_index;
         let start = format!(
             r#"{{"type":"content_block_start","index":{index},"content_block":{}}}"#,
             tool_use_block(call, "{}")
@@ -251,6 +259,45 @@ mod tests {
                    "any": [], "nested": {"ok": true}, "maybe": 1, "either": true})
         );
         assert_eq!(example(&json!({})), json!("example"));
+    }
+
+    #[test]
+    fn tool_use_only_messages() {
+        let calls = [ToolCall {
+            id: "toolu_1".into(),
+            name: "Read".into(),
+            input: r#"{"file_path":"/x"}"#.into(),
+        }];
+        let message: Value = serde_json::from_slice(&message("m1", "m", "", &calls, 1)).unwrap();
+        assert_eq!(
+            message["content"],
+            json!([{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/x"}}])
+        );
+        let events: Vec<Value> = stream_events("m1", "m", "", &calls, 1)
+            .iter()
+            .map(|(event, _)| {
+                let event = std::str::from_utf8(event).unwrap();
+                serde_json::from_str(event.split_once("\ndata: ").unwrap().1.trim_end()).unwrap()
+            })
+            .collect();
+        let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "message_start",
+                "ping",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        assert_eq!(events[2]["index"], 0);
+        assert_eq!(events[2]["content_block"]["type"], "tool_use");
+        assert_eq!(events[7]["delta"]["stop_reason"], "tool_use");
     }
 
     #[test]

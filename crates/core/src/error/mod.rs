@@ -135,6 +135,150 @@ pub enum Error {
         /// What is closed, and why.
         message: String,
     },
+
+    /// The Claude Code CLI was not found: every place that was searched, in order, and the
+    /// command that installs it.
+    #[error("{}", CliNotFoundText(.searched))]
+    CliNotFound {
+        /// The paths and directories searched, in the order they were tried.
+        searched: Vec<std::path::PathBuf>,
+    },
+
+    /// The Claude Code CLI could not be started, or ended before it had answered: its exit
+    /// status (when it exited) and the last lines it wrote to stderr. Every request waiting on
+    /// the CLI fails with this at once when it exits.
+    #[error("{message}{}{}", ExitSuffix(*.exit_code), StderrSuffix(.stderr_tail))]
+    Process {
+        /// What happened (which CLI, at what stage).
+        message: String,
+        /// The exit code, when the CLI exited with one (`None`: not started, or ended by a
+        /// signal, or still running).
+        exit_code: Option<i32>,
+        /// The end of what the CLI wrote to stderr (bounded, secrets redacted).
+        stderr_tail: String,
+    },
+
+    /// A Claude Code run ended with an error result (`is_error: true`): an API error the CLI
+    /// gave up on, the turn or budget limit, an interrupted turn. The result message itself
+    /// was delivered before this error.
+    #[error("{0}")]
+    AgentResult(Box<AgentResultError>),
+
+    /// The Claude Code CLI answered a control request with an error, did not answer it in time
+    /// (`code` is `"timeout"`), or broke the protocol.
+    #[error("{subtype}: {message}{}", CodeSuffix(.code))]
+    Control {
+        /// The control request's subtype (`initialize`, `interrupt`, …), or `protocol`.
+        subtype: String,
+        /// The CLI's error text, or what went wrong.
+        message: String,
+        /// The `error_code` the CLI sent, or `"timeout"`.
+        code: Option<String>,
+    },
+}
+
+/// What an error result of a Claude Code run says ([`Error::AgentResult`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AgentResultError {
+    /// The result's `subtype` (`success` for an API error the CLI reported, `error_max_turns`,
+    /// `error_during_execution`, `error_max_budget_usd`, …).
+    pub subtype: String,
+    /// The result's `errors` texts.
+    pub errors: Vec<String>,
+    /// The result's `result` text, when it had one.
+    pub result: Option<String>,
+    /// The HTTP status of the API error that ended the run, when there was one.
+    pub api_error_status: Option<u16>,
+    /// Why the run ended (`completed`, `api_error`, `aborted_streaming`, …).
+    pub terminal_reason: Option<String>,
+    /// The session the run belonged to.
+    pub session_id: Option<String>,
+}
+
+impl AgentResultError {
+    /// An error result with only its subtype set.
+    pub fn new(subtype: impl Into<String>) -> Self {
+        Self {
+            subtype: subtype.into(),
+            errors: Vec::new(),
+            result: None,
+            api_error_status: None,
+            terminal_reason: None,
+            session_id: None,
+        }
+    }
+}
+
+impl fmt::Display for AgentResultError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the agent run failed ({}", self.subtype)?;
+        if let Some(reason) = &self.terminal_reason {
+            write!(f, ", {reason}")?;
+        }
+        if let Some(status) = self.api_error_status {
+            write!(f, ", API status {status}")?;
+        }
+        f.write_str(")")?;
+        if !self.errors.is_empty() {
+            write!(f, ": {}", self.errors.join("; "))?;
+        } else if let Some(result) = &self.result {
+            write!(f, ": {result}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The command that installs the pinned Claude Code CLI where discovery looks last.
+pub const CLAUDE_CODE_INSTALL_HINT: &str = "scripts/install-claude-code.sh (or: npm install -g @anthropic-ai/claude-code), or set CLAUDE_CODE_PATH";
+
+struct CliNotFoundText<'a>(&'a [std::path::PathBuf]);
+
+impl fmt::Display for CliNotFoundText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the Claude Code CLI was not found; searched: ")?;
+        for (i, path) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", path.display())?;
+        }
+        write!(f, "; install it with {CLAUDE_CODE_INSTALL_HINT}")
+    }
+}
+
+struct ExitSuffix(Option<i32>);
+
+impl fmt::Display for ExitSuffix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(code) => write!(f, " (exit code {code})"),
+            None => Ok(()),
+        }
+    }
+}
+
+struct StderrSuffix<'a>(&'a str);
+
+impl fmt::Display for StderrSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "; stderr: {}", self.0)
+        }
+    }
+}
+
+struct CodeSuffix<'a>(&'a Option<String>);
+
+impl fmt::Display for CodeSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(code) => write!(f, " ({code})"),
+            None => Ok(()),
+        }
+    }
 }
 
 struct OriginPrefix(ErrorOrigin, StatusCode);
@@ -281,7 +425,21 @@ impl Error {
             | Error::Config { message }
             | Error::AsyncContext { message }
             | Error::Closed { message } => bound(message),
-            Error::Timeout { .. } => {}
+            Error::Process {
+                message,
+                stderr_tail,
+                ..
+            } => {
+                bound(message);
+                bound(stderr_tail);
+            }
+            Error::Control { message, .. } => bound(message),
+            Error::AgentResult(result) => {
+                for text in result.errors.iter_mut().chain(result.result.as_mut()) {
+                    bound(text);
+                }
+            }
+            Error::Timeout { .. } | Error::CliNotFound { .. } => {}
         }
         self
     }

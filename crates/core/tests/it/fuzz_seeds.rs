@@ -165,3 +165,77 @@ fn line_decoder_seeds() {
         }
     }
 }
+
+/// The `code_protocol` target's invariants on one input: only our pending requests are
+/// answered, each at most once; each CLI request is answered at most once; nothing is pending
+/// or owed after `close`. Returns (answered, failed at close, CLI requests, frames typed).
+fn code_protocol(data: &[u8]) -> (usize, usize, usize, usize) {
+    use claude_kit_core::code::control::{ControlChannel, Inbound};
+    use claude_kit_core::code::frames::Frame;
+    use serde_json::{Value, json};
+
+    let [ours, stream @ ..] = data else {
+        return (0, 0, 0, 0);
+    };
+    let mut channel = ControlChannel::new(0x1234_abcd);
+    let mine: Vec<String> = (0..ours % 8)
+        .map(|_| channel.request(json!({"subtype": "interrupt"})).0)
+        .collect();
+    let mut answered = std::collections::HashSet::new();
+    let (mut requests, mut frames) = (0, 0);
+    let mut lines = LineDecoder::new(1 << 16);
+    let _ = lines.push(stream);
+    let mut all = Vec::new();
+    while let Some(Ok(line)) = lines.next_line() {
+        all.push(line);
+    }
+    if let Some(Ok(line)) = lines.finish() {
+        all.push(line);
+    }
+    for line in all {
+        let Ok(value) = serde_json::from_slice::<Value>(&line) else {
+            continue;
+        };
+        let before = channel.pending();
+        match channel.receive(value) {
+            Inbound::Response { id, .. } => {
+                assert!(mine.contains(&id));
+                assert!(answered.insert(id));
+                assert_eq!(channel.pending(), before - 1);
+            }
+            Inbound::Request { id, .. } => {
+                requests += 1;
+                assert!(channel.answer(&id, Ok(json!({}))).is_some());
+                assert!(channel.answer(&id, Err("again".into())).is_none());
+            }
+            Inbound::Message(value) => {
+                if let Ok(frame) = Frame::from_value(value) {
+                    frames += 1;
+                    let _ = frame.session_id().map(str::len);
+                }
+            }
+            _ => assert_eq!(channel.pending(), before),
+        }
+    }
+    let failed = channel.close();
+    assert_eq!(failed.len() + answered.len(), mine.len());
+    assert_eq!((channel.pending(), channel.owed()), (0, 0));
+    (answered.len(), failed.len(), requests, frames)
+}
+
+#[test]
+fn code_protocol_seeds() {
+    for (name, data) in seeds("code_protocol") {
+        let (answered, failed, requests, frames) = code_protocol(&data);
+        match name.as_str() {
+            "answers_in_order" => assert_eq!((answered, failed), (3, 0)),
+            "answers_reversed_and_duplicated" => assert_eq!((answered, failed), (3, 0)),
+            "stray_and_foreign_ids" => assert_eq!((answered, failed), (0, 2)),
+            "cli_requests_and_cancel" => assert_eq!(requests, 2),
+            "frames_of_every_type" => assert_eq!(frames, 6),
+            "not_json_and_debug_lines" => assert_eq!((answered, failed), (1, 1)),
+            "crlf_and_no_final_newline" => assert_eq!((answered, frames), (1, 1)),
+            _ => {}
+        }
+    }
+}

@@ -7,6 +7,7 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use super::log;
 use super::render::{Context, render};
 use super::route::{check_headers, route};
 use crate::body::Body;
@@ -30,18 +31,21 @@ pub(super) async fn handle(
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
-    shared.record(RecordedRequest {
+    let recorded = RecordedRequest {
         method: parts.method.to_string(),
         path,
         headers: parts.headers.clone(),
         body: body.clone(),
-    });
+    };
+    log::request(&recorded, &request_id);
+    shared.record(recorded);
     let mut context = Context {
         shared,
         request_id,
         request: None,
         server_headers: HeaderMap::new(),
         tool_calls: Vec::new(),
+        slow: None,
     };
     if let Some(endpoint) = endpoints::Endpoint::parse(&parts.method, parts.uri.path()) {
         let answer = match check_headers(shared, &parts) {

@@ -23,8 +23,12 @@ pub(super) struct Context<'a> {
     pub(super) request: Option<MessagesRequest>,
     /// Headers the server adds (rate limits); a reply's own headers replace them.
     pub(super) server_headers: HeaderMap,
-    /// The default model's tool calls, rendered after the text of a [`Reply::Text`].
+    /// The default model's tool calls, rendered after the text of a [`Reply::Text`] (alone
+    /// when that text is empty).
     pub(super) tool_calls: Vec<ToolCall>,
+    /// A `[[slow:MS]]` directive: the text of a streamed [`Reply::Text`] goes one character
+    /// per delta, each delta this long after the previous event.
+    pub(super) slow: Option<Duration>,
 }
 
 /// Turns a reply into a response. The one place that knows every kind of reply.
@@ -53,7 +57,7 @@ pub(super) async fn render(reply: Reply, context: &Context<'_>) -> io::Result<Re
             headers,
         ),
         Reply::Text { text, headers } => {
-            let delay = context.shared.token_delay;
+            let delay = context.slow.unwrap_or(context.shared.token_delay);
             (text_response(&text, context, Pause::Tokens(delay)), headers)
         }
         Reply::Trickle {
@@ -282,7 +286,9 @@ fn text_response(text: &str, context: &Context<'_>, pause: Pause) -> Response<Bo
         };
         return json_response(StatusCode::OK, message);
     }
-    let events = if calls.is_empty() {
+    let events = if calls.is_empty() && context.slow.is_some() {
+        model::stream_events_of(&id, model, &model::chars(text), input_tokens)
+    } else if calls.is_empty() {
         model::stream_events(&id, model, text, input_tokens)
     } else {
         tools::stream_events(&id, model, text, calls, input_tokens)

@@ -4,6 +4,7 @@
 use http::Method;
 use http::header::HeaderMap;
 
+use super::claude_code;
 use super::render::Context;
 use crate::fault::Fault;
 use crate::model;
@@ -34,7 +35,8 @@ pub(super) fn check_headers(shared: &Shared, parts: &http::request::Parts) -> Op
 }
 
 /// Picks the reply: routing, API key, validation, then a fault (from `x-mock-fault` or the
-/// fault plan), the rate limit, a scripted reply or the default model.
+/// fault plan), the rate limit, a scripted reply or the default model (for Claude Code's
+/// requests, the model its prompt's directives script).
 pub(super) fn route(context: &mut Context<'_>, parts: &http::request::Parts, body: &[u8]) -> Reply {
     if parts.method != Method::POST || parts.uri.path() != "/v1/messages" {
         return Reply::error(404, "not_found_error", "Not found");
@@ -42,10 +44,14 @@ pub(super) fn route(context: &mut Context<'_>, parts: &http::request::Parts, bod
     if let Some(reply) = check_headers(context.shared, parts) {
         return reply;
     }
-    let mut request = match model::validate(body) {
+    let dialect = claude_code::dialect(&parts.headers);
+    let mut request = match model::validate(body, dialect) {
         Ok(request) => request,
         Err(message) => return Reply::error(400, "invalid_request_error", &message),
     };
+    if let Some((_, prompt)) = request.claude_code.as_ref().and_then(claude_code::prompt) {
+        request.last_user_text = prompt.to_owned();
+    }
     match parallel_tools(&parts.headers) {
         Ok(n) => request.parallel_tools = n,
         Err(message) => return Reply::error(400, "invalid_request_error", &message),
@@ -78,6 +84,12 @@ pub(super) fn route(context: &mut Context<'_>, parts: &http::request::Parts, bod
             .next_scripted()
             .unwrap_or_else(|| match &shared.replay {
                 Some((transcript, chunking)) => Reply::sse(transcript.clone(), *chunking),
+                None if request.claude_code.is_some() => {
+                    let answer = claude_code::answer(shared, &request, &parts.headers);
+                    context.tool_calls = answer.tool_calls;
+                    context.slow = answer.slow;
+                    answer.reply
+                }
                 None => {
                     context.tool_calls = tools::calls(&request, || shared.next_tool_id());
                     Reply::text(model::answer(&request))

@@ -1,6 +1,7 @@
 //! The integration tests of `claude-kit-mock`: one binary, a module per area.
 
 mod agent_endpoints;
+mod claude_code;
 mod faults;
 mod server;
 mod streams;

@@ -1,0 +1,180 @@
+//! `AgentClient`: turns on one process, control requests, the scoped form, the warm pool.
+
+use claude_kit_code::{AgentClient, Message, PermissionMode, SystemMessage, WarmPool};
+use claude_kit_core::Error;
+use claude_kit_mock::fake_cli::{Action, ControlAnswer, Script};
+use claude_kit_testkit::{Rt, on_all_runtimes};
+use serde_json::json;
+
+use crate::{collect, fake, texts, within};
+
+async fn two_turns_on_one_process(rt: Rt) {
+    let (options, record) = fake(&rt, &Script::new());
+    let client = within(&rt, AgentClient::connect(options)).await.unwrap();
+    let pid = client.server_info().pid();
+    assert!(pid.is_some());
+    client.query("one").await.unwrap();
+    let first = collect(&rt, client.receive_response()).await;
+    assert_eq!(texts(&first), ["echo: one"]);
+    assert!(matches!(first.last(), Some(Ok(Message::Result(_)))));
+    client.query("two").await.unwrap();
+    let second = collect(&rt, client.receive_response()).await;
+    assert_eq!(texts(&second), ["echo: two"]);
+    let users: Vec<_> = record
+        .stdin()
+        .into_iter()
+        .filter(|f| f["type"] == "user")
+        .collect();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0]["session_id"], "default");
+    assert_eq!(
+        within(&rt, client.disconnect()).await,
+        Some(0),
+        "stdin closed: the CLI exits 0"
+    );
+}
+
+async fn interrupt_returns_a_receipt_and_the_session_goes_on(rt: Rt) {
+    let script = Script::new().turn([
+        Action::init(),
+        Action::text("partial"),
+        Action::wait_interrupt(),
+        Action::emit(
+            json!({"type": "assistant", "aborted": true, "session_id": "{{session_id}}",
+            "message": {"id": "m", "type": "message", "role": "assistant", "model": "x",
+                "content": [{"type": "text", "text": "[aborted]"}], "stop_reason": null,
+                "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+        ),
+        Action::result_with(
+            json!({"subtype": "error_during_execution", "is_error": true,
+            "terminal_reason": "aborted_streaming", "result": null}),
+        ),
+    ]);
+    let (options, _record) = fake(&rt, &script);
+    let client = within(&rt, AgentClient::connect(options)).await.unwrap();
+    client.query("long").await.unwrap();
+    let receipt = within(&rt, client.interrupt()).await.unwrap();
+    assert!(receipt.still_queued.is_empty());
+    let turn = collect(&rt, client.receive_response()).await;
+    // An interrupted turn ends with its error result, and no error after it: it was asked for.
+    assert!(
+        matches!(turn.last(), Some(Ok(Message::Result(r))) if r.is_error && r.subtype == "error_during_execution"),
+        "{turn:?}"
+    );
+    client.query("next").await.unwrap();
+    let next = collect(&rt, client.receive_response()).await;
+    assert_eq!(texts(&next), ["echo: next"]);
+    client.disconnect().await;
+}
+
+async fn control_requests_are_routed_by_id(rt: Rt) {
+    let script = Script::new().control(
+        "mcp_status",
+        ControlAnswer::response(json!({"mcpServers": [{"name": "x"}]})),
+    );
+    let (options, _record) = fake(&rt, &script);
+    let client = within(&rt, AgentClient::connect(options)).await.unwrap();
+    let (mode, model, status, usage) = within(
+        &rt,
+        futures_util::future::join4(
+            client.set_permission_mode(PermissionMode::AcceptEdits),
+            client.set_model(Some("claude-haiku-4-5")),
+            client.mcp_status(),
+            client.context_usage(),
+        ),
+    )
+    .await;
+    mode.unwrap();
+    model.unwrap();
+    assert_eq!(status.unwrap()["mcpServers"][0]["name"], "x");
+    assert!(usage.unwrap().is_object());
+    // The mode change is also announced as a `system/status` frame.
+    client.query("x").await.unwrap();
+    let turn = collect(&rt, client.receive_response()).await;
+    assert!(
+        turn.iter().any(
+            |m| matches!(m, Ok(Message::System(SystemMessage::Other { subtype, data }))
+        if subtype == "status" && data["permissionMode"] == "acceptEdits")
+        ),
+        "{turn:?}"
+    );
+    let refused = client.control(json!({"subtype": "no_such_subtype"})).await;
+    match refused {
+        Err(Error::Control {
+            subtype,
+            message,
+            code,
+        }) => {
+            assert_eq!(subtype, "no_such_subtype");
+            assert!(message.contains("Unsupported control request subtype"));
+            assert_eq!(code.as_deref(), Some("unsupported_request"));
+        }
+        other => panic!("{other:?}"),
+    }
+    client.disconnect().await;
+}
+
+async fn the_scoped_form_always_disconnects(rt: Rt) {
+    let (options, _record) = fake(&rt, &Script::new());
+    let pid = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen = pid.clone();
+    let outcome: Result<(), Error> = within(
+        &rt,
+        AgentClient::with(options, move |client| {
+            Box::pin(async move {
+                *seen.lock().unwrap() = client.server_info().pid();
+                Err(Error::config("the body failed"))
+            })
+        }),
+    )
+    .await;
+    assert!(matches!(outcome, Err(Error::Config { .. })));
+    let pid = pid.lock().unwrap().expect("the fake reports its pid");
+    assert!(
+        !crate::alive(pid as u32),
+        "the CLI was ended and reaped by `with`"
+    );
+}
+
+async fn the_warm_pool_hands_out_connected_clients(rt: Rt) {
+    let (options, _record) = fake(&rt, &Script::new());
+    let pool = WarmPool::new(options, 2).unwrap();
+    let first = within(&rt, pool.get()).await.unwrap();
+    let second = within(&rt, pool.get()).await.unwrap();
+    assert_ne!(first.server_info().pid(), second.server_info().pid());
+    first.query("pooled").await.unwrap();
+    assert_eq!(
+        texts(&collect(&rt, first.receive_response()).await),
+        ["echo: pooled"]
+    );
+    let third = within(&rt, pool.get()).await.unwrap();
+    assert!(third.is_alive());
+    let stats = pool.stats();
+    assert_eq!(stats.handed_out, 3);
+    assert!(stats.started >= 3);
+    assert_eq!(stats.failures, 0);
+    for client in [first, second, third] {
+        client.disconnect().await;
+    }
+}
+
+async fn the_warm_pool_reports_start_failures(rt: Rt) {
+    let options = claude_kit_code::CodeOptions::new()
+        .runtime(rt.clone())
+        .cli_path("/definitely/not/here/claude");
+    let pool = WarmPool::new(options, 1).unwrap();
+    assert!(matches!(
+        within(&rt, pool.get()).await,
+        Err(Error::CliNotFound { .. })
+    ));
+    assert!(pool.stats().failures >= 1);
+}
+
+on_all_runtimes!(
+    two_turns_on_one_process,
+    interrupt_returns_a_receipt_and_the_session_goes_on,
+    control_requests_are_routed_by_id,
+    the_scoped_form_always_disconnects,
+    the_warm_pool_hands_out_connected_clients,
+    the_warm_pool_reports_start_failures,
+);
