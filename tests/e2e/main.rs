@@ -48,7 +48,10 @@ fn cli() -> Option<PathBuf> {
                 path.display()
             ),
             None => {
-                eprintln!(
+                // Straight to the process's stderr: the test harness captures `eprintln!`.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
                     "NOT RUN: the Claude Code end-to-end tests need the pinned CLI at {} \
                      (scripts/install-claude-code.sh); set CLAUDE_KIT_REQUIRE_CLI=1 to make this a failure",
                     path.display()

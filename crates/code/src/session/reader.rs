@@ -1,0 +1,212 @@
+//! The reader task: the CLI's stdout split into bounded lines, control frames routed, every
+//! other frame typed and delivered.
+
+use std::sync::Arc;
+
+use claude_kit_core::code::control::Inbound;
+use claude_kit_core::code::frames::{Frame, SystemMessage};
+use claude_kit_core::jsonl::LineDecoder;
+use claude_kit_core::redact::{self, Secrets};
+use claude_kit_core::{DecodeCategory, Error, Result};
+use claude_kit_rt as rt;
+use futures_io::AsyncRead;
+use futures_util::AsyncReadExt;
+use serde_json::Value;
+
+use super::requests::{Callbacks, handle};
+use super::shared::{EXIT_WAIT, Shared, lock};
+
+/// How much of a malformed stdout line an error quotes.
+pub(super) const EXCERPT_BYTES: usize = 200;
+/// Reads the CLI's stdout to its end, routing every line.
+pub(super) async fn read_stdout(
+    shared: Arc<Shared>,
+    mut stdout: Box<dyn AsyncRead + Send + Unpin>,
+    messages: async_channel::Sender<Result<Frame>>,
+    callbacks: Arc<Callbacks>,
+    max_line: usize,
+    shutdown: async_channel::Sender<()>,
+) {
+    let mut lines = LineDecoder::new(max_line);
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut last_was_error_result = false;
+    let fatal: Option<Error> = 'read: loop {
+        let n = match stdout.read(&mut buffer).await {
+            Ok(0) => break None,
+            Ok(n) => n,
+            Err(e) => {
+                break Some(Error::Process {
+                    message: format!("reading the Claude Code CLI's stdout failed: {e}"),
+                    exit_code: None,
+                    stderr_tail: shared.stderr_tail(),
+                });
+            }
+        };
+        if lines.push(&buffer[..n]).is_err() {
+            break Some(too_long(max_line));
+        }
+        while let Some(line) = lines.next_line() {
+            let Ok(line) = line else {
+                break 'read Some(too_long(max_line));
+            };
+            let Some(value) = parse_line(&line, &shared.secrets) else {
+                continue;
+            };
+            let frame = match value {
+                Ok(value) => route(&shared, &callbacks, value),
+                Err(error) => Some(Err(error)),
+            };
+            if let Some(frame) = frame {
+                if let Ok(frame) = &frame {
+                    last_was_error_result = note_frame(&shared, frame);
+                }
+                if messages.send(frame).await.is_err() {
+                    break 'read None;
+                }
+            }
+        }
+    };
+    // A truncated last line (no `\n` before EOF) is dropped, as the official SDK drops it.
+    if fatal.is_some() {
+        // The CLI would block writing to a pipe nobody reads: end it.
+        let _ = shutdown.try_send(());
+    }
+    drop(stdout);
+    let runtime = &*shared.runtime;
+    let _ = rt::timeout(runtime, EXIT_WAIT, async {
+        shared.exited.wait().await;
+        shared.stderr_done.wait().await;
+    })
+    .await;
+    let exit_code = lock(&shared.exit).flatten();
+    let error = fatal
+        .clone()
+        .unwrap_or_else(|| shared.ended_error(exit_code));
+    let (waiters, handlers) = {
+        let mut control = lock(&shared.control);
+        control.channel.close();
+        control.closed = Some(error.clone());
+        (
+            std::mem::take(&mut control.waiters),
+            std::mem::take(&mut control.handlers),
+        )
+    };
+    drop(handlers);
+    for (_, waiter) in waiters {
+        let _ = waiter.try_send(Err(error.clone()));
+    }
+    {
+        let mut run = lock(&shared.run);
+        run.ended = true;
+    }
+    shared.run_changed.notify(usize::MAX);
+    // A signal, an exit status other than 0, or no exit at all within the wait: a failure.
+    let failed_exit = exit_code != Some(0);
+    if let Some(fatal) = fatal {
+        let _ = messages.send(Err(fatal)).await;
+    } else if failed_exit && !last_was_error_result {
+        let _ = messages.send(Err(error)).await;
+    }
+}
+
+pub(super) fn too_long(limit: usize) -> Error {
+    Error::decode_as(
+        DecodeCategory::TooLarge,
+        format!(
+            "a line of the Claude Code CLI's stdout exceeds the limit of {limit} bytes \
+             (raise it with CodeOptions::max_line_bytes)"
+        ),
+    )
+}
+
+/// One stdout line as JSON: `None` for a line to skip (blank, or not starting with `{`: the
+/// CLI's debug output), an error for a `{` line that is not JSON (quoted, bounded).
+pub(super) fn parse_line(line: &[u8], secrets: &Secrets) -> Option<Result<Value>> {
+    let start = line.iter().position(|b| !b.is_ascii_whitespace())?;
+    let line = &line[start..];
+    if line.first() != Some(&b'{') {
+        return None;
+    }
+    Some(serde_json::from_slice(line).map_err(|e| {
+        let text = String::from_utf8_lossy(line);
+        let excerpt = secrets.scrub_bounded(&text, EXCERPT_BYTES);
+        let mut error = Error::decode_json(
+            format_args!("the Claude Code CLI wrote a line that is not JSON ({excerpt:?})"),
+            &e,
+        );
+        if let Error::Decode { message, .. } = &mut error {
+            *message = redact::truncate(message, 2 * EXCERPT_BYTES + 200);
+        }
+        error
+    }))
+}
+
+/// Routes one frame: control frames to the channel (answers to their waiters, requests to a
+/// new handler task); every other frame comes back, typed, for the message channel.
+pub(super) fn route(
+    shared: &Arc<Shared>,
+    callbacks: &Arc<Callbacks>,
+    value: Value,
+) -> Option<Result<Frame>> {
+    let mut control = lock(&shared.control);
+    match control.channel.receive(value) {
+        Inbound::Response { id, result } => {
+            if let Some(waiter) = control.waiters.remove(&id) {
+                let result = result.map_err(|e| Error::Control {
+                    subtype: "control request".into(),
+                    message: shared.secrets.scrub(&e.message).into_owned(),
+                    code: e.code,
+                });
+                let _ = waiter.try_send(result);
+            }
+            None
+        }
+        Inbound::Request { id, request } => {
+            let handler = handle(shared.clone(), callbacks.clone(), id.clone(), request);
+            let task = rt::spawn(&*shared.runtime, handler);
+            control.handlers.insert(id, task);
+            None
+        }
+        Inbound::Cancelled { id } => {
+            // Dropping the handle cancels the handler; no answer is written.
+            control.handlers.remove(&id);
+            None
+        }
+        Inbound::StrayResponse { .. } | Inbound::Malformed { .. } => None,
+        Inbound::Message(value) => {
+            drop(control);
+            Some(Frame::from_value(value).map_err(|e| e.redact(&shared.secrets)))
+        }
+        _ => None,
+    }
+}
+
+/// Notes what the stdin-closing rule needs; returns whether `frame` is an error result.
+pub(super) fn note_frame(shared: &Shared, frame: &Frame) -> bool {
+    let mut changed = false;
+    let mut error_result = false;
+    {
+        let mut run = lock(&shared.run);
+        match frame {
+            Frame::Result(result) => {
+                run.results += 1;
+                changed = true;
+                error_result = result.is_error;
+            }
+            Frame::System(SystemMessage::Other { subtype, data })
+                if subtype == "session_state_changed" =>
+            {
+                run.reports_state = true;
+                if data.get("state").and_then(Value::as_str) == Some("idle") {
+                    run.idle_at = run.results;
+                }
+                changed = true;
+            }
+            _ => {}
+        }
+    }
+    if changed {
+        shared.run_changed.notify(usize::MAX);
+    }
+    error_result
+}
