@@ -26,6 +26,10 @@ use crate::session::Session;
 /// `SIGTERM`, then `SIGKILL`, each step bounded, in the background.
 ///
 /// Methods take `&self`, so a turn's messages can be read while another task interrupts it.
+///
+/// Keep reading: up to 64 messages wait unread, then the reader waits for you (the CLI's
+/// output is never buffered without bound), and answers to control requests queue behind the
+/// unread messages.
 pub struct AgentClient {
     session: Session,
     info: ServerInfo,

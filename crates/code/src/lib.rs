@@ -3,7 +3,7 @@
 //! [`Runtime`](claude_kit_rt::Runtime) that can start processes (tokio, smol, async-std, or
 //! your own).
 //!
-//! - [`query`]: one prompt (or a stream of prompts) to a fresh CLI, its [`Message`]s back.
+//! - [`query`](fn@query): one prompt (or a stream of prompts) to a fresh CLI, its [`Message`]s back.
 //! - [`AgentClient`]: one CLI for many turns, with `interrupt`, `set_model`,
 //!   `set_permission_mode`, and a scoped form ([`AgentClient::with`]) that always disconnects.
 //! - [`CodeOptions`]: every option of the official Agent SDKs, mapped to the CLI's argv and

@@ -17,7 +17,7 @@ pub use claude_kit_core::code::frames::Frame as Message;
 /// error result), after which the stream ends.
 pub type MessageStream<'a> = Pin<Box<dyn Stream<Item = Result<Message>> + Send + 'a>>;
 
-/// What [`query`](crate::query) sends: one prompt, or a stream of them (streaming input:
+/// What [`query`](fn@crate::query) sends: one prompt, or a stream of them (streaming input:
 /// each item is one user turn, written as it arrives).
 #[non_exhaustive]
 pub enum Prompt {

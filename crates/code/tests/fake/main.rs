@@ -26,7 +26,9 @@ pub fn fake(rt: &Rt, script: &Script) -> (CodeOptions, Record) {
         .env(fake_cli::SCRIPT_ENV, script.to_json())
         .env(fake_cli::RECORD_ENV, record.0.to_string_lossy())
         .env("ANTHROPIC_API_KEY", "sk-ant-fake-key-for-tests")
-        .shutdown_grace(Duration::from_secs(2));
+        // Generous: a CLI that exits by itself at stdin EOF must never be signalled, even on a
+        // starved machine (the tests of the escalation set a short grace of their own).
+        .shutdown_grace(Duration::from_secs(30));
     (options, record)
 }
 
