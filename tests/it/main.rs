@@ -14,6 +14,8 @@ mod backend;
 mod backend_code;
 mod blocking;
 mod client;
+#[cfg(feature = "backend-code")]
+mod code;
 mod examples;
 mod faults;
 mod hostile;

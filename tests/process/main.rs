@@ -1,6 +1,7 @@
 //! The facade's tests that need the whole process: a counting global allocator (`memory`),
-//! environment variables (`query_from_env`, `rt_env`) and runtime detection outside any
-//! runtime (`runtime_detection`). Every test holds [`exclusive`] while it runs, so no two run
+//! environment variables (`query_from_env`, `rt_env`), runtime detection outside any
+//! runtime (`runtime_detection`) and the count of child processes left (`orphans`). Every
+//! test holds [`exclusive`] while it runs, so no two run
 //! at once: no allocation of another test is measured, and no test sees another's
 //! environment (each removes what it set, see [`EnvGuard`]).
 
@@ -8,6 +9,8 @@
 mod common;
 
 mod memory;
+#[cfg(feature = "backend-code")]
+mod orphans;
 mod query_from_env;
 mod rt_env;
 mod runtime_detection;

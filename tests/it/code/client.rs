@@ -1,12 +1,12 @@
 //! `AgentClient`: turns on one process, control requests, the scoped form, the warm pool.
 
-use claude_kit_code::{AgentClient, Message, PermissionMode, SystemMessage, WarmPool};
-use claude_kit_core::Error;
+use crate::common::{Rt, on_all_runtimes};
+use claude_kit::Error;
+use claude_kit::code::{AgentClient, Message, PermissionMode, SystemMessage, WarmPool};
 use claude_kit_mock::fake_cli::{Action, ControlAnswer, Script};
-use claude_kit_testkit::{Rt, on_all_runtimes};
 use serde_json::json;
 
-use crate::{collect, fake, texts, within};
+use super::{collect, fake, texts, within};
 
 async fn two_turns_on_one_process(rt: Rt) {
     let (options, record) = fake(&rt, &Script::new());
@@ -131,7 +131,7 @@ async fn the_scoped_form_always_disconnects(rt: Rt) {
     assert!(matches!(outcome, Err(Error::Config { .. })));
     let pid = pid.lock().unwrap().expect("the fake reports its pid");
     assert!(
-        !crate::alive(pid as u32),
+        !super::alive(pid as u32),
         "the CLI was ended and reaped by `with`"
     );
 }
@@ -159,7 +159,7 @@ async fn the_warm_pool_hands_out_connected_clients(rt: Rt) {
 }
 
 async fn the_warm_pool_reports_start_failures(rt: Rt) {
-    let options = claude_kit_code::CodeOptions::new()
+    let options = claude_kit::code::CodeOptions::new()
         .runtime(rt.clone())
         .cli_path("/definitely/not/here/claude");
     let pool = WarmPool::new(options, 1).unwrap();

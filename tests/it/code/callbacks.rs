@@ -3,16 +3,16 @@
 
 use std::sync::Arc;
 
-use claude_kit_code::{
+use crate::common::{Rt, on_all_runtimes};
+use claude_kit::code::{
     AgentClient, CanUseTool, HookCallback, HookEvent, HookMatcher, HookOutput, PermissionDecision,
     query,
 };
-use claude_kit_core::agent::{ToolFn, Toolbox};
+use claude_kit::tools::{ToolFn, Toolbox};
 use claude_kit_mock::fake_cli::{Action, Initialize, Script};
-use claude_kit_testkit::{Rt, on_all_runtimes};
 use serde_json::{Value, json};
 
-use crate::{answers, collect, fake, within};
+use super::{answers, collect, fake, within};
 
 fn can_use_tool(tool: &str, input: Value) -> Value {
     json!({"subtype": "can_use_tool", "tool_name": tool, "input": input, "tool_use_id": "toolu_1",
@@ -145,7 +145,7 @@ fn calculator() -> Toolbox {
         "add",
         "Adds two integers",
         json!({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}),
-        |input: Add| async move { Ok::<_, claude_kit_core::agent::ToolError>(format!("sum={}", input.a + input.b)) },
+        |input: Add| async move { Ok::<_, claude_kit::tools::ToolError>(format!("sum={}", input.a + input.b)) },
     ))
 }
 

@@ -2,13 +2,13 @@
 //! every runtime, and then the children of this process are counted (zombies included: a
 //! child that exited but was not reaped counts as left behind).
 //!
-//! A test binary of its own, with one test, so that no other test's children are counted.
+//! In the process binary, holding `exclusive()`, so that no other test's children are counted.
 
 use std::time::Duration;
 
-use claude_kit_code::{AgentClient, CodeOptions, Message, SystemMessage, query};
+use crate::common::{Rt, run_async_std, run_smol, run_thread_pool, run_tokio};
+use claude_kit::code::{AgentClient, CodeOptions, Message, SystemMessage, query};
 use claude_kit_mock::fake_cli::{self, Action, Initialize, Script};
-use claude_kit_testkit::{Rt, run_async_std, run_smol, run_thread_pool, run_tokio};
 use futures_util::StreamExt;
 
 fn options(rt: &Rt, script: &Script) -> CodeOptions {
@@ -113,6 +113,7 @@ fn children() -> Vec<u32> {
 
 #[test]
 fn no_cli_process_is_left_behind() {
+    let _process = crate::exclusive();
     if !std::path::Path::new("/proc/self/stat").exists() {
         eprintln!("no /proc here: the children cannot be counted; skipped");
         return;

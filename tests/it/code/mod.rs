@@ -1,5 +1,5 @@
-//! The Claude Code backend against the fake CLI (`claude-kit-fake-claude`, a test double in
-//! `claude-kit-mock`), on every runtime: the protocol paths and the faults.
+//! The Claude Code backend (`claude_kit::code`) against the fake CLI (`claude-kit-fake-claude`,
+//! a test double in `claude-kit-mock`), on every runtime: the protocol paths and the faults.
 
 mod callbacks;
 mod client;
@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use claude_kit_code::{CodeOptions, Message};
-use claude_kit_core::{Error, Result};
+use crate::common::Rt;
+use claude_kit::code::{CodeOptions, Message};
+use claude_kit::{Error, Result};
 use claude_kit_mock::fake_cli::{self, Script};
-use claude_kit_testkit::Rt;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 

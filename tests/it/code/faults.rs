@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use claude_kit_code::{AgentClient, Message, query};
-use claude_kit_core::{DecodeCategory, Error};
+use crate::common::{Rt, on_all_runtimes};
+use claude_kit::code::{AgentClient, Message, query};
+use claude_kit::{DecodeCategory, Error};
 use claude_kit_mock::fake_cli::{Action, ControlAnswer, Initialize, Script};
-use claude_kit_testkit::{Rt, on_all_runtimes};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::{alive, collect, errors, fake, texts, within};
+use super::{alive, collect, errors, fake, texts, within};
 
 async fn non_json_lines_are_skipped(rt: Rt) {
     let script = Script::new().turn([
@@ -279,7 +279,7 @@ async fn dropping_a_query_mid_turn_ends_the_cli(rt: Rt) {
     let mut messages = query("x", options.shutdown_grace(Duration::from_millis(200)));
     let pid = loop {
         match within(&rt, messages.next()).await {
-            Some(Ok(Message::System(claude_kit_code::SystemMessage::Init(init)))) => {
+            Some(Ok(Message::System(claude_kit::code::SystemMessage::Init(init)))) => {
                 break init.extra["fake_pid"]
                     .as_str()
                     .unwrap()

@@ -1,11 +1,11 @@
 //! `query`: the handshake, the frames, the prompt forms, argv and environment, stdin closing.
 
-use claude_kit_code::{CodeOptions, Message, PermissionMode, Prompt, SystemMessage, query};
+use crate::common::{Rt, on_all_runtimes};
+use claude_kit::code::{CodeOptions, Message, PermissionMode, Prompt, SystemMessage, query};
 use claude_kit_mock::fake_cli::{Action, Script};
-use claude_kit_testkit::{Rt, on_all_runtimes};
 use serde_json::json;
 
-use crate::{collect, fake, texts};
+use super::{collect, fake, texts};
 
 async fn plain_query_streams_typed_messages(rt: Rt) {
     let (options, record) = fake(&rt, &Script::new());
@@ -116,9 +116,9 @@ async fn streaming_input_sends_each_prompt(rt: Rt) {
 
 async fn content_block_prompts_are_sent_as_blocks(rt: Rt) {
     let (options, record) = fake(&rt, &Script::new());
-    let content = claude_kit_core::types::Content::Blocks(vec![
-        claude_kit_core::types::ContentBlock::text("first"),
-        claude_kit_core::types::ContentBlock::text("second"),
+    let content = claude_kit::types::Content::Blocks(vec![
+        claude_kit::types::ContentBlock::text("first"),
+        claude_kit::types::ContentBlock::text("second"),
     ]);
     let messages = collect(&rt, query(content, options)).await;
     assert_eq!(texts(&messages), ["echo: first\nsecond"]);
@@ -156,7 +156,7 @@ async fn every_frame_type_is_typed_or_kept(rt: Rt) {
     assert_eq!(init.model.as_deref(), Some("claude-x"));
     assert_eq!(init.claude_code_version.as_deref(), Some("9.9.9"));
     assert!(ok.iter().any(|m| matches!(m, Message::StreamEvent(event)
-        if matches!(&event.event, claude_kit_core::types::StreamEvent::ContentBlockDelta { .. }))));
+        if matches!(&event.event, claude_kit::types::StreamEvent::ContentBlockDelta { .. }))));
     assert!(ok.iter().any(
         |m| matches!(m, Message::RateLimit(v) if v["rate_limit_info"]["status"] == "allowed")
     ));
@@ -181,7 +181,7 @@ async fn a_missing_cli_is_cli_not_found(rt: Rt) {
         .cli_path("/definitely/not/here/claude");
     let messages = collect(&rt, query("x", options)).await;
     assert!(
-        matches!(&messages[..], [Err(claude_kit_core::Error::CliNotFound { searched })] if searched[0].ends_with("claude")),
+        matches!(&messages[..], [Err(claude_kit::Error::CliNotFound { searched })] if searched[0].ends_with("claude")),
         "{messages:?}"
     );
     let text = messages[0].as_ref().unwrap_err().to_string();
