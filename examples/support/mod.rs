@@ -60,14 +60,11 @@ pub fn code_options() -> (claude_kit::code::CodeOptions, Option<MockServer>) {
     );
     let home = std::env::temp_dir().join(format!("claude-kit-offline-home-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&home);
-    let options = CodeOptions::new()
-        .env("ANTHROPIC_BASE_URL", server.url())
-        .env("ANTHROPIC_API_KEY", "sk-ant-offline-mock-key")
-        .env("HOME", home.to_string_lossy())
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env("DISABLE_TELEMETRY", "1")
-        .env("DISABLE_AUTOUPDATER", "1")
-        .env("DISABLE_ERROR_REPORTING", "1")
-        .env("CLAUDE_CODE_MAX_RETRIES", "1");
+    let options = server
+        .claude_code_env(&home)
+        .into_iter()
+        .fold(CodeOptions::new(), |options, (name, value)| {
+            options.env(name, value)
+        });
     (options, Some(server))
 }

@@ -180,18 +180,17 @@ impl Turn {
                 self.last = Some(message);
             }
             CodeMessage::User(user) if user.parent_tool_use_id.is_none() => {
-                let Ok(Value::Array(blocks)) = serde_json::to_value(&user.message.content) else {
+                let Content::Blocks(blocks) = &user.message.content else {
                     return;
                 };
                 for block in blocks {
-                    if block.get("type").and_then(Value::as_str) != Some("tool_result") {
-                        continue;
+                    if let ContentBlock::ToolResult(result) = block {
+                        self.pending.push_back(Ok(AgentEvent::ToolResult {
+                            id: result.tool_use_id.clone(),
+                            content: result_text(result.content.as_ref()),
+                            is_error: result.is_error == Some(true),
+                        }));
                     }
-                    self.pending.push_back(Ok(AgentEvent::ToolResult {
-                        id: text_of(&block, "tool_use_id"),
-                        content: result_text(block.get("content")),
-                        is_error: block.get("is_error").and_then(Value::as_bool) == Some(true),
-                    }));
                 }
             }
             CodeMessage::Result(result) => {
@@ -201,11 +200,7 @@ impl Turn {
                     self.pending.push_back(Err(error));
                     return;
                 }
-                let interrupted = result
-                    .terminal_reason
-                    .as_deref()
-                    .is_some_and(|reason| reason.starts_with("aborted"));
-                if interrupted {
+                if result.was_interrupted() {
                     return; // an interrupted turn ends without `Finished`
                 }
                 let message = match self.last.take() {
@@ -241,14 +236,6 @@ async fn finish_open_turns(client: &AgentClient, open: &AtomicU64) -> Result<()>
     Ok(())
 }
 
-fn text_of(value: &Value, key: &str) -> String {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// The text of a `tool_result`'s content (a string, or text blocks).
 fn result_text(content: Option<&Value>) -> String {
     match content {
@@ -278,10 +265,7 @@ fn content_text(content: &Content) -> String {
         Content::Text(text) => text.clone(),
         Content::Blocks(blocks) => blocks
             .iter()
-            .filter_map(|block| match block {
-                ContentBlock::Text(text) => Some(text.text.as_str()),
-                _ => None,
-            })
+            .filter_map(ContentBlock::as_text)
             .collect::<Vec<_>>()
             .join("\n"),
     }

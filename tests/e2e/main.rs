@@ -91,19 +91,14 @@ impl Drop for Scratch {
 /// The offline environment of `../shared/claude-code-cli.md` §2: the mock, a fresh home,
 /// nothing else on the network, the CLI's retries short.
 fn options(rt: &Rt, cli: &Path, mock: &MockServer, scratch: &Scratch) -> CodeOptions {
-    CodeOptions::new()
+    let options = CodeOptions::new()
         .cli_path(cli)
         .runtime(rt.clone())
         .cwd(scratch.work())
-        .env("HOME", scratch.0.join("home").to_string_lossy())
-        .env("ANTHROPIC_BASE_URL", mock.url())
-        .env("ANTHROPIC_API_KEY", "sk-ant-e2e-test-key")
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env("DISABLE_TELEMETRY", "1")
-        .env("DISABLE_AUTOUPDATER", "1")
-        .env("DISABLE_ERROR_REPORTING", "1")
-        .env("CLAUDE_CODE_MAX_RETRIES", "1")
-        .env("LANG", "C.UTF-8")
+        .env("LANG", "C.UTF-8");
+    mock.claude_code_env(&scratch.0.join("home"))
+        .into_iter()
+        .fold(options, |options, (name, value)| options.env(name, value))
 }
 
 async fn within<F: std::future::Future>(rt: &Rt, future: F) -> F::Output {

@@ -79,12 +79,7 @@ pub(crate) fn user_frame(content: &Content, session_id: &str) -> Value {
 /// The typed error an error result stands for, or `None` for a success and for a turn
 /// ended by an interrupt (asked for, so not an error, as the CLI's exit status 0 says).
 pub fn result_error(result: &ResultMessage) -> Option<Error> {
-    if !result.is_error
-        || result
-            .terminal_reason
-            .as_deref()
-            .is_some_and(|reason| reason.starts_with("aborted"))
-    {
+    if !result.is_error || result.was_interrupted() {
         return None;
     }
     let mut error = AgentResultError::new(result.subtype.clone());

@@ -782,27 +782,16 @@ impl CodeOptions {
             "CLAUDE_AGENT_SDK_VERSION".to_owned(),
             env!("CARGO_PKG_VERSION").to_owned(),
         );
-        let reads_state = env
-            .keys()
-            .chain(self.inherited_keys().iter())
-            .any(|key| key.eq_ignore_ascii_case("CLAUDE_CODE_SDK_READS_SESSION_STATE"));
-        if !reads_state {
-            env.insert(
-                "CLAUDE_CODE_SDK_READS_SESSION_STATE".to_owned(),
-                "1".to_owned(),
-            );
+        // Unless the caller chose a value (here or in this process's environment).
+        const READS_STATE: &str = "CLAUDE_CODE_SDK_READS_SESSION_STATE";
+        if std::env::var_os(READS_STATE).is_none() {
+            env.entry(READS_STATE.to_owned())
+                .or_insert_with(|| "1".to_owned());
         }
         if let Some(cwd) = &self.cwd {
             env.insert("PWD".to_owned(), cwd.to_string_lossy().into_owned());
         }
         env.into_iter().collect()
-    }
-
-    fn inherited_keys(&self) -> Vec<String> {
-        std::env::vars_os()
-            .filter_map(|(key, _)| key.into_string().ok())
-            .filter(|key| key.starts_with("CLAUDE_CODE_SDK"))
-            .collect()
     }
 
     /// The command that starts `cli` with these options: argv, environment, working

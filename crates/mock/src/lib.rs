@@ -555,6 +555,31 @@ impl MockServer {
         base_url(self.addr, self.tls.is_some())
     }
 
+    /// The environment that points the Claude Code CLI at this server and keeps it offline
+    /// (`../shared/claude-code-cli.md` §2): the base URL, an API key (the server's own when it
+    /// checks one), `HOME` set to `home` (so no settings of the user's apply), the switches that
+    /// turn off telemetry, updates and error reports, and one retry only.
+    pub fn claude_code_env(&self, home: &std::path::Path) -> Vec<(String, String)> {
+        let key = self
+            .shared
+            .api_key
+            .clone()
+            .unwrap_or_else(|| "sk-ant-mock-offline-key".to_owned());
+        [
+            ("ANTHROPIC_BASE_URL", self.url()),
+            ("ANTHROPIC_API_KEY", key),
+            ("HOME", home.to_string_lossy().into_owned()),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
+            ("DISABLE_TELEMETRY", "1".to_owned()),
+            ("DISABLE_AUTOUPDATER", "1".to_owned()),
+            ("DISABLE_ERROR_REPORTING", "1".to_owned()),
+            ("CLAUDE_CODE_MAX_RETRIES", "1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+    }
+
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr

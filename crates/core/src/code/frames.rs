@@ -199,6 +199,16 @@ pub struct ResultMessage {
     pub extra: Extra,
 }
 
+impl ResultMessage {
+    /// Whether the turn was ended by an interrupt (`terminal_reason` `aborted_streaming`,
+    /// `aborted_tools`, …): an error result the caller asked for.
+    pub fn was_interrupted(&self) -> bool {
+        self.terminal_reason
+            .as_deref()
+            .is_some_and(|reason| reason.starts_with("aborted"))
+    }
+}
+
 impl Frame {
     /// The frame of one stdout line's JSON object.
     ///

@@ -3,11 +3,13 @@
 //! (`[[tool:..]]`, `[[error:..]]`, `[[slow:..]]`, `[[text:..]]`), and ordinary clients left
 //! alone.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 
 use claude_kit_mock::MockServer;
 use serde_json::{Value, json};
+
+use crate::server::{Response, request_to};
 
 const FIXTURE: &str = include_str!("../fixtures/claude_code_requests.json");
 const GREETING: &str = "Hello! I am the claude-kit mock server. You said: ";
@@ -65,27 +67,8 @@ fn continued(mut body: Value, assistant: Value, user: Value) -> Value {
     body
 }
 
-/// A parsed HTTP/1.1 response; `chunks` holds the chunks of a chunked body.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    chunks: Vec<Vec<u8>>,
-}
-
+/// What these tests read from a response, beyond `server.rs`'s accessors.
 impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("JSON body")
-    }
-
     /// The SSE events (name, data).
     fn events(&self) -> Vec<(String, Value)> {
         assert_eq!(
@@ -153,64 +136,13 @@ impl Response {
     }
 }
 
-fn read_line(reader: &mut impl BufRead) -> String {
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    assert!(line.ends_with("\r\n"), "truncated line {line:?}");
-    line.truncate(line.len() - 2);
-    line
-}
-
-/// One request on a fresh connection (`connection: close`), read to the end.
+/// One `POST` on a fresh connection (`connection: close`), read to the end.
 fn send(addr: SocketAddr, path: &str, headers: &[(String, String)], body: &Value) -> Response {
-    let body = body.to_string();
-    let mut request = format!("POST {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reader = BufReader::new(stream);
-    let status_line = read_line(&mut reader);
-    let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut response = Response {
-        status,
-        headers: Vec::new(),
-        body: Vec::new(),
-        chunks: Vec::new(),
-    };
-    loop {
-        let line = read_line(&mut reader);
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':').unwrap();
-        response
-            .headers
-            .push((name.to_owned(), value.trim().to_owned()));
-    }
-    if response.header("transfer-encoding") == Some("chunked") {
-        loop {
-            let size = usize::from_str_radix(&read_line(&mut reader), 16).unwrap();
-            if size == 0 {
-                assert_eq!(read_line(&mut reader), "");
-                break;
-            }
-            let mut chunk = vec![0; size];
-            reader.read_exact(&mut chunk).unwrap();
-            assert_eq!(read_line(&mut reader), "");
-            response.body.extend_from_slice(&chunk);
-            response.chunks.push(chunk);
-        }
-    } else {
-        let len = response
-            .header("content-length")
-            .map_or(0, |v| v.parse().unwrap());
-        response.body.resize(len, 0);
-        reader.read_exact(&mut response.body).unwrap();
-    }
-    response
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    request_to(addr, "POST", path, &headers, &body.to_string())
 }
 
 /// A Claude Code request to `POST /v1/messages?beta=true`.

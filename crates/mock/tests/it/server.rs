@@ -10,24 +10,25 @@ use serde_json::{Value, json};
 
 const GREETING: &str = "Hello! I am the claude-kit mock server. You said: ";
 
-/// A parsed HTTP/1.1 response; `chunks` holds the chunks of a chunked body.
+/// A parsed HTTP/1.1 response; `chunks` holds the chunks of a chunked body. Shared with the
+/// other modules of this binary (`claude_code`).
 #[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    chunks: Vec<Vec<u8>>,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) chunks: Vec<Vec<u8>>,
 }
 
 impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("JSON body")
     }
 
@@ -125,16 +126,20 @@ fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Response {
-    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    request_to(server.addr(), method, path, headers, body)
+}
+
+/// One request to `addr` on a fresh connection (`connection: close`), read to the end.
+pub(crate) fn request_to(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
+    let mut stream = TcpStream::connect(addr).unwrap();
     stream
-        .write_all(&request_bytes(
-            server.addr(),
-            method,
-            path,
-            headers,
-            body,
-            true,
-        ))
+        .write_all(&request_bytes(addr, method, path, headers, body, true))
         .unwrap();
     let mut reader = BufReader::new(stream);
     let response = read_response(&mut reader);
