@@ -120,6 +120,13 @@ pub use claude_kit_core::types::{
 pub use claude_kit_core::{
     ApiErrorKind, DecodeCategory, DecodeSource, Error, ErrorOrigin, Result, TimeoutPhase, transport,
 };
+/// The built-in HTTP transport, for what [`ClientBuilder`] does not set itself: HTTP/2 with
+/// prior knowledge ([`HyperTransportBuilder::http2_prior_knowledge`]) on plain TCP, keep-alive
+/// pings. With the `http2` feature the built-in transport already negotiates HTTP/2 by ALPN on
+/// `https://`; hand a transport built here to [`ClientBuilder::transport`].
+#[cfg(all(feature = "http2", feature = "backend-api"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+pub use claude_kit_hyper::{HyperTransport, HyperTransportBuilder};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(all(doctest, feature = "backend-api"))]

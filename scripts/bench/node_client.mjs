@@ -33,7 +33,7 @@ while (argv.length) {
 if (mode !== "client" || !opts.url) throw new Error("usage: node_client.mjs client --url URL ...");
 
 const PROMPT = "Benchmark: say hello.";
-const client = new Anthropic({ apiKey: "bench", baseURL: opts.url, maxRetries: 0 });
+const client = new Anthropic({ apiKey: "sk-ant-api03-benchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmark-AAAA", baseURL: opts.url, maxRetries: 0 });
 const params = { model: opts.model, max_tokens: opts.maxTokens, messages: [{ role: "user", content: PROMPT }] };
 
 async function one() {

@@ -44,9 +44,12 @@ def new_client(args, connections=None):
     if connections is not None:
         kwargs["http_client"] = anthropic.DefaultAsyncHttpxClient(
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            # The SDK's default connect timeout (5 s) expires while one event loop opens
+            # thousands of streams on a busy machine; this measures memory, not timeouts.
+            timeout=httpx.Timeout(600.0, connect=120.0),
             trust_env=False,
         )
-    return anthropic.AsyncAnthropic(api_key="bench", base_url=args.url, max_retries=0, **kwargs)
+    return anthropic.AsyncAnthropic(api_key="sk-ant-api03-benchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmark-AAAA", base_url=args.url, max_retries=0, **kwargs)
 
 
 async def one(client, args):
@@ -102,14 +105,24 @@ async def run_many(args):
     open_wall = time.perf_counter() - start
     rss_open = vm_kb("VmRSS")
 
+    reported = []
+
+    def report(error):
+        # The first error is worth a line on stderr: "errors: 2000" alone says nothing.
+        if not reported:
+            reported.append(error)
+            print(f"many-streams: first error: {type(error).__name__}: {error}", file=sys.stderr)
+
     async def finish(item):
         if isinstance(item, BaseException):
+            report(item)
             return False
         manager, stream, _ = item
         try:
             text = await stream.get_final_text()
             return bool(text)
-        except Exception:
+        except Exception as error:
+            report(error)
             return False
         finally:
             await manager.__aexit__(None, None, None)

@@ -4,30 +4,39 @@
 #
 #   scripts/bench/run.sh
 #
-# Builds the release binaries, installs the official Python SDK (anthropic==2.12.0) into
-# target/bench-venv and, if npm can, the TypeScript SDK into target/bench-node; starts ONE mock
+# Builds the release binaries (and bench/peers, the other Rust clients), installs the official
+# Python SDK (anthropic==2.12.0) into target/bench-venv, the Python Agent SDK
+# (claude-agent-sdk==0.2.189) into target/bench-agent-venv and, if npm can, the TypeScript SDK
+# into target/bench-node and the pinned Claude Code CLI into target/claude-code; starts ONE mock
 # server process (2 threads) and runs every client against it, streaming and not, R times,
 # interleaved; then the many-streams scenario against a second mock whose tokens are slow, so
 # that every stream stays open. Each run prints one JSON line, kept with the mock server's CPU
 # time during the run in $OUT/results.jsonl; scripts/bench/report.py then writes the tables into
 # BENCHMARKS.md and docs/bench.svg.
 #
-# Knobs (environment): BENCH_R (5), BENCH_N (10000 requests per Rust run), BENCH_SDK_N (3000
-# requests per Python / Node run: they cost ~30x more CPU per request), BENCH_C (32),
-# BENCH_MANY_R (3), BENCH_STREAMS (10000), BENCH_PY_STREAMS (2000), BENCH_TOKEN_DELAY_MS
-# (1000), BENCH_THREADS (1 executor thread per runtime), BENCH_NO_REPORT=1 (keep BENCHMARKS.md).
+# Knobs (environment): BENCH_R (4), BENCH_N (10000 requests per Rust run), BENCH_SDK_N (1000
+# requests per Python / Node run: they cost ~30-60x more CPU per request), BENCH_C (32),
+# BENCH_MANY_R (2), BENCH_STREAMS (10000), BENCH_PY_STREAMS (2000), BENCH_TOKEN_DELAY_MS
+# (1000), BENCH_LATENCY_N (2000 sequential streams per latency run), BENCH_THREADS (1 executor
+# thread per runtime), BENCH_AGENT_R (2 rounds of the agent scenario), BENCH_AGENT_N (50 queries
+# through the fake CLI), BENCH_AGENT_REAL_N (8 through the real one), BENCH_NO_REPORT=1 (keep
+# BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-R=${BENCH_R:-5}
+R=${BENCH_R:-4}
 N=${BENCH_N:-10000}
-SDK_N=${BENCH_SDK_N:-3000}
+SDK_N=${BENCH_SDK_N:-1000}
 C=${BENCH_C:-32}
-MANY_R=${BENCH_MANY_R:-3}
+MANY_R=${BENCH_MANY_R:-2}
+LATENCY_N=${BENCH_LATENCY_N:-2000}
 STREAMS=${BENCH_STREAMS:-10000}
 PY_STREAMS=${BENCH_PY_STREAMS:-2000}
 TOKEN_DELAY_MS=${BENCH_TOKEN_DELAY_MS:-1000}
 THREADS=${BENCH_THREADS:-1}
+AGENT_R=${BENCH_AGENT_R:-2}
+AGENT_N=${BENCH_AGENT_N:-50}
+AGENT_REAL_N=${BENCH_AGENT_REAL_N:-8}
 MODEL=claude-mock-bench
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET/release
@@ -53,6 +62,13 @@ if ! "$PY" -c 'import anthropic, sys; sys.exit(anthropic.__version__ != "2.12.0"
     "$TARGET/bench-venv/bin/pip" install --quiet 'anthropic==2.12.0'
 fi
 
+echo "== Python Agent SDK"
+APY=$TARGET/bench-agent-venv/bin/python
+if ! "$APY" -c 'import claude_agent_sdk, sys; sys.exit(claude_agent_sdk.__version__ != "0.2.189")' 2>/dev/null; then
+    python3 -m venv "$TARGET/bench-agent-venv"
+    "$TARGET/bench-agent-venv/bin/pip" install --quiet 'claude-agent-sdk==0.2.189'
+fi
+
 echo "== Node SDK"
 NODE_DIR=$TARGET/bench-node
 HAVE_NODE=0
@@ -64,6 +80,20 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 fi
 [ "$HAVE_NODE" = 1 ] || echo "Node or @anthropic-ai/sdk unavailable: skipping the Node client"
 export BENCH_NODE_MODULES=$NODE_DIR/node_modules
+
+echo "== Rust peers"
+# Other Rust clients (bench/peers, a Cargo project of its own outside the workspace):
+# `claude-kit-peers list` names them, `list --streaming` those that can stream.
+PEERS=$TARGET/peers/release/claude-kit-peers
+PEER_IMPLS=
+PEER_STREAM_IMPLS=
+if CARGO_TARGET_DIR=$TARGET/peers cargo build --release --manifest-path bench/peers/Cargo.toml --locked; then
+    PEER_IMPLS=$("$PEERS" list)
+    PEER_STREAM_IMPLS=$("$PEERS" list --streaming)
+    echo "peers: $(echo $PEER_IMPLS) (streaming: $(echo $PEER_STREAM_IMPLS))"
+else
+    echo "bench/peers did not build: skipping the Rust peers"
+fi
 
 MOCK_PID=
 cleanup() { [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null || true; }
@@ -110,8 +140,17 @@ for round in $(seq "$R"); do
             run "$BIN/claude-kit-bench" client --url "$URL" --requests "$N" --concurrency "$C" \
                 --runtime "$rt" --threads "$THREADS" --model "$MODEL" $stream
         done
-        run "$BIN/claude-kit-bench" raw-hyper --url "$URL" --requests "$N" --concurrency "$C" \
-            --threads "$THREADS" --model "$MODEL" $stream
+        run "$BIN/claude-kit-bench" client --url "$URL" --requests "$N" --concurrency "$C" \
+            --runtime tokio --threads "$THREADS" --model "$MODEL" --http2 $stream
+        for baseline in raw-hyper raw-hyper-full; do
+            run "$BIN/claude-kit-bench" "$baseline" --url "$URL" --requests "$N" --concurrency "$C" \
+                --threads "$THREADS" --model "$MODEL" $stream
+        done
+        if [ -n "$stream" ]; then impls=$PEER_STREAM_IMPLS; else impls=$PEER_IMPLS; fi
+        for impl in $impls; do
+            run "$PEERS" client --impl "$impl" --url "$URL" --requests "$N" --concurrency "$C" \
+                --threads "$THREADS" --model "$MODEL" $stream
+        done
         run "$PY" scripts/bench/python_client.py client --url "$URL" --requests "$SDK_N" \
             --concurrency "$C" --model "$MODEL" $stream
         if [ "$HAVE_NODE" = 1 ]; then
@@ -121,15 +160,54 @@ for round in $(seq "$R"); do
     done
 done
 
+echo "== latency: $LATENCY_N streams one after another, $R rounds"
+for round in $(seq "$R"); do
+    for rt in tokio smol async-std; do
+        run "$BIN/claude-kit-bench" latency --url "$URL" --requests "$LATENCY_N" --runtime "$rt" --model "$MODEL"
+    done
+    run "$BIN/claude-kit-bench" latency --url "$URL" --requests "$LATENCY_N" --client raw-hyper-full --model "$MODEL"
+done
+
 echo "== many streams: $STREAMS (Python $PY_STREAMS), token delay ${TOKEN_DELAY_MS} ms, $MANY_R rounds"
 start_mock --token-delay-ms "$TOKEN_DELAY_MS"
 for round in $(seq "$MANY_R"); do
     echo "-- round $round/$MANY_R"
     for rt in tokio smol async-std; do
-        run "$BIN/claude-kit-bench" many-streams --url "$URL" --streams "$STREAMS" --runtime "$rt" --model "$MODEL"
+        for http in "" --http2; do
+            run "$BIN/claude-kit-bench" many-streams --url "$URL" --streams "$STREAMS" --runtime "$rt" --model "$MODEL" $http
+        done
     done
-    run "$BIN/claude-kit-bench" many-streams --url "$URL" --streams "$STREAMS" --client raw-hyper --model "$MODEL"
+    for baseline in raw-hyper raw-hyper-full; do
+        run "$BIN/claude-kit-bench" many-streams --url "$URL" --streams "$STREAMS" --client "$baseline" --model "$MODEL"
+    done
+    for impl in $PEER_STREAM_IMPLS; do
+        run "$PEERS" many-streams --impl "$impl" --url "$URL" --streams "$STREAMS" --model "$MODEL"
+    done
     run "$PY" scripts/bench/python_client.py many-streams --url "$URL" --streams "$PY_STREAMS" --model "$MODEL"
+done
+
+# The Claude Code backend: cold queries (spawn, initialize, one turn, disconnect) and pooled ones,
+# through the fake CLI (the CLI's own cost excluded) and the pinned real CLI against the mock;
+# claude-kit, the CLI driven by hand (`--driver raw`), and the official Python Agent SDK.
+echo "== agent: fake CLI $AGENT_N queries, real CLI $AGENT_REAL_N queries, $AGENT_R rounds"
+FAKE=$BIN/claude-kit-fake-claude
+REAL=$(scripts/install-claude-code.sh 2>>"$OUT/stderr.log" | tail -n 1) || REAL=
+[ -x "$REAL" ] || { echo "the real CLI is unavailable: skipping it"; REAL=; }
+start_mock
+for round in $(seq "$AGENT_R"); do
+    echo "-- round $round/$AGENT_R"
+    for rt in tokio smol; do
+        run "$BIN/claude-kit-bench" agent --cli "$FAKE" --queries "$AGENT_N" --runtime "$rt"
+    done
+    run "$BIN/claude-kit-bench" agent --cli "$FAKE" --queries "$AGENT_N" --driver raw
+    run "$APY" scripts/bench/python_agent.py --cli "$FAKE" --queries "$AGENT_N"
+    if [ -n "$REAL" ]; then
+        for driver in ours raw; do
+            run "$BIN/claude-kit-bench" agent --cli "$REAL" --base-url "$URL" \
+                --queries "$AGENT_REAL_N" --driver "$driver"
+        done
+        run "$APY" scripts/bench/python_agent.py --cli "$REAL" --base-url "$URL" --queries "$AGENT_REAL_N"
+    fi
 done
 cleanup
 MOCK_PID=

@@ -19,6 +19,8 @@ mod code;
 mod examples;
 mod faults;
 mod hostile;
+#[cfg(all(feature = "http2", feature = "backend-api"))]
+mod http2;
 mod lifecycle;
 mod patterns;
 mod rt;

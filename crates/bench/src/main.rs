@@ -4,11 +4,17 @@
 //! ```text
 //! claude-kit-bench client     --url URL --requests N --concurrency C [--stream]
 //!                               [--runtime tokio|smol|async-std] [--threads T]
-//!                               [--model M] [--max-tokens T]
+//!                               [--model M] [--max-tokens T] [--http2]
 //! claude-kit-bench raw-hyper  (same arguments; always tokio)
-//! claude-kit-bench many-streams --url URL --streams S [--client claude-kit|raw-hyper]
+//! claude-kit-bench raw-hyper-full  (same arguments; always tokio)
+//! claude-kit-bench many-streams --url URL --streams S [--client claude-kit|raw-hyper|raw-hyper-full]
+//!                               [--runtime tokio|smol|async-std] [--http2]
+//! claude-kit-bench latency    --url URL --requests N [--client claude-kit|raw-hyper-full]
 //!                               [--runtime tokio|smol|async-std]
 //! ```
+//!
+//! `--http2` (claude-kit only): HTTP/2 with prior knowledge, one multiplexed connection, where
+//! the default is HTTP/1.1 with a connection per request in flight.
 //!
 //! Each run prints one JSON line. CPU is this process's user + system time from
 //! `/proc/self/stat` (after minus before, all threads), peak memory is `VmHWM` from
@@ -25,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod agent;
+mod latency;
 mod ours;
 mod procfs;
 mod raw;
@@ -88,17 +95,26 @@ pub(crate) struct Args {
     pub(crate) streams: usize,
     /// `many-streams`: measure the raw hyper baseline instead of our client.
     pub(crate) raw: bool,
+    /// `many-streams --client raw-hyper-full`: the baseline with the core's decoder.
+    pub(crate) full: bool,
+    /// `--http2`: our client over HTTP/2 with prior knowledge (one connection multiplexes the
+    /// streams) instead of HTTP/1.1.
+    pub(crate) http2: bool,
 }
 
 /// The user message of every request.
 pub(crate) const PROMPT: &str = "Benchmark: say hello.";
 
-const USAGE: &str = "usage: claude-kit-bench client|raw-hyper --url URL --requests N \
+/// The API key every client sends: as long as a real one (108 characters), so that what a
+/// client does per secret (redaction scans, header bytes) costs what it costs in production.
+pub(crate) const API_KEY: &str = "sk-ant-api03-benchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbenchmark-AAAA";
+
+const USAGE: &str = "usage: claude-kit-bench client|raw-hyper|raw-hyper-full --url URL --requests N \
                      --concurrency C [--stream] [--runtime tokio|smol|async-std] [--threads T] \
                      [--model M] [--max-tokens T]\n       claude-kit-bench many-streams --url \
-                     URL --streams S [--client claude-kit|raw-hyper] [--runtime ...]\n       \
-                     claude-kit-bench agent --cli PATH [--queries N] [--base-url URL] \
-                     [--runtime tokio|smol]";
+                     URL --streams S [--client claude-kit|raw-hyper|raw-hyper-full] [--runtime ...]\n       \
+                     claude-kit-bench agent --cli PATH [--queries N] [--warm W] [--base-url \
+                     URL] [--runtime tokio|smol] [--driver ours|raw] [--cli-kind fake|real]";
 
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
@@ -132,8 +148,14 @@ fn main() -> ExitCode {
             }
             ours::client(&args)
         }
-        "raw-hyper" => raw::client(&args),
-        "many-streams" if args.raw => raw::many_streams(&args),
+        "raw-hyper" => raw::client(&args, false),
+        "raw-hyper-full" => raw::client(&args, true),
+        "many-streams" if args.raw => raw::many_streams(&args, args.full),
+        "latency" if args.raw && !args.full => {
+            Err("latency compares with raw-hyper-full only (the same protocol work)".into())
+        }
+        "latency" if args.raw => raw::latency(&args),
+        "latency" => ours::latency(&args),
         "many-streams" => {
             if let Some(code) = reexec_with_threads(&Args {
                 threads: 1,
@@ -173,6 +195,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         max_tokens: 256,
         streams: 1000,
         raw: false,
+        full: false,
+        http2: false,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -184,6 +208,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--requests" => args.requests = number(&arg, value()?)?,
             "--concurrency" => args.concurrency = number::<usize>(&arg, value()?)?.max(1),
             "--stream" => args.stream = true,
+            "--http2" => args.http2 = true,
             "--runtime" => args.runtime = RuntimeKind::parse(&value()?)?,
             "--threads" => args.threads = number::<usize>(&arg, value()?)?.max(1),
             "--model" => args.model = value()?,
@@ -194,6 +219,10 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                     // `claude-agent`: the name before the rename, still accepted.
                     "claude-kit" | "claude-agent" => false,
                     "raw-hyper" => true,
+                    "raw-hyper-full" => {
+                        args.full = true;
+                        true
+                    }
                     other => return Err(format!("unknown --client {other:?}")),
                 }
             }
@@ -269,6 +298,7 @@ pub(crate) fn report(
     serde_json::json!({
         "client": client,
         "runtime": runtime,
+        "http": if args.http2 { "2" } else { "1.1" },
         "threads": args.threads,
         "stream": args.stream,
         "requests": args.requests,
@@ -295,6 +325,8 @@ pub(crate) struct ManyResult {
     pub(crate) open_wall: Duration,
     /// Time until every stream was read to the end.
     pub(crate) wall: Duration,
+    /// Connections the client opened (ours: from its pool's statistics).
+    pub(crate) connections: Option<u64>,
 }
 
 /// The JSON line of a `many-streams` run.
@@ -312,11 +344,13 @@ pub(crate) fn report_many(
         "scenario": "many-streams",
         "client": client,
         "runtime": runtime,
+        "http": if args.http2 { "2" } else { "1.1" },
         "streams": args.streams,
         "errors": result.errors,
         "rss_kb_before": result.rss_before,
         "rss_kb_all_open": result.rss_all_open,
         "kb_per_stream": round(per_stream),
+        "connections": result.connections,
         "peak_rss_kb": procfs::status_kb("VmHWM"),
         "open_s": round(result.open_wall.as_secs_f64()),
         "wall_s": round(result.wall.as_secs_f64()),

@@ -11,12 +11,21 @@ use claude_kit_rt as rt;
 use claude_kit_smol::SmolRuntime;
 use claude_kit_tokio::TokioRuntime;
 
-use crate::{Args, ManyResult, PROMPT, RunResult, RuntimeKind, procfs};
+use crate::{Args, ManyResult, PROMPT, RunResult, RuntimeKind, latency, procfs};
+use claude_kit::{ContentDelta, StreamEvent};
 
 /// A fresh client for `runtime`, retries off, environment proxies ignored.
 fn build_client(args: &Args, runtime: Arc<dyn Runtime>) -> Result<Client, String> {
-    Client::builder()
-        .api_key("bench")
+    let mut builder = Client::builder();
+    if args.http2 {
+        let transport = claude_kit_hyper::HyperTransport::builder(runtime.clone())
+            .http2_prior_knowledge()
+            .build()
+            .map_err(|e| format!("cannot build the HTTP/2 transport: {e}"))?;
+        builder = builder.transport(transport);
+    }
+    builder
+        .api_key(crate::API_KEY)
         .base_url(&args.url)
         .model(&args.model)
         .shared_runtime(runtime)
@@ -123,10 +132,30 @@ async fn many(client: Client, args: &Args) -> ManyResult {
     let streams = futures_util::future::join_all(opens).await;
     let open_wall = start.elapsed();
     let rss_all_open = procfs::status_kb("VmRSS");
-    let reads = streams.into_iter().map(|stream| async move {
-        match stream {
-            Ok(stream) => matches!(stream.final_text().await, Ok(text) if !text.is_empty()),
-            Err(_) => false,
+    // The first error is worth a line on stderr: "errors: 10000" alone says nothing.
+    let reported = std::sync::atomic::AtomicBool::new(false);
+    let report = |error: &claude_kit::Error| {
+        if !reported.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            let mut line = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                line.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("many-streams: first error: {line}");
+        }
+    };
+    let reads = streams.into_iter().map(|stream| async {
+        let text = match stream {
+            Ok(stream) => stream.final_text().await,
+            Err(error) => Err(error),
+        };
+        match text {
+            Ok(text) => !text.is_empty(),
+            Err(error) => {
+                report(&error);
+                false
+            }
         }
     });
     let ok = futures_util::future::join_all(reads)
@@ -142,6 +171,7 @@ async fn many(client: Client, args: &Args) -> ManyResult {
         errors: args.streams - ok,
         open_wall,
         wall,
+        connections: client.stats().pool.map(|pool| pool.connections_opened),
     }
 }
 
@@ -175,5 +205,62 @@ pub(crate) fn many_streams(args: &Args) -> Result<String, String> {
         args,
         before,
         result,
+    ))
+}
+
+/// `latency` mode for our client: `args.requests` streams one after another on one thread.
+pub(crate) fn latency(args: &Args) -> Result<String, String> {
+    async fn run(client: Client, args: &Args) -> latency::Timings {
+        use futures_util::StreamExt;
+        let mut timings = latency::Timings::default();
+        for _ in 0..args.requests {
+            let mut clock = latency::RequestClock::start();
+            let mut ok = false;
+            if let Ok(mut stream) = client.messages().stream(request(args)).await {
+                ok = true;
+                while let Some(event) = stream.next().await {
+                    match event {
+                        Ok(StreamEvent::ContentBlockDelta {
+                            delta: ContentDelta::Text(_),
+                            ..
+                        }) => clock.delta(&mut timings),
+                        Ok(_) => {}
+                        Err(_) => ok = false,
+                    }
+                }
+            }
+            clock.end(ok, &mut timings);
+        }
+        client.close_within(Duration::from_secs(5)).await;
+        timings
+    }
+    let before = procfs::cpu();
+    let timings = match args.runtime {
+        RuntimeKind::Tokio => {
+            let tokio_rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start tokio: {e}"))?;
+            let runtime = Arc::new(TokioRuntime::from_handle(tokio_rt.handle().clone()));
+            let client = build_client(args, runtime)?;
+            tokio_rt.block_on(run(client, args))
+        }
+        RuntimeKind::Smol => {
+            let executor = Arc::new(async_executor::Executor::new());
+            let client =
+                build_client(args, Arc::new(SmolRuntime::with_executor(executor.clone())))?;
+            smol::block_on(executor.run(run(client, args)))
+        }
+        RuntimeKind::AsyncStd => {
+            let client = build_client(args, Arc::new(AsyncStdRuntime::new()))?;
+            async_std::task::block_on(run(client, args))
+        }
+    };
+    Ok(latency::report(
+        "claude-kit",
+        args.runtime.name(),
+        args,
+        before,
+        timings,
     ))
 }

@@ -100,7 +100,7 @@ impl MessageAccumulator {
                         "a second message_start in one stream",
                     ));
                 }
-                self.message = Some(message.clone());
+                self.message = Some(Message::clone(message));
                 self.tool_json = vec![None; message.content.len()];
             }
             StreamEvent::ContentBlockStart {
@@ -120,9 +120,9 @@ impl MessageAccumulator {
                 }
                 let message = self.started("content_block_start")?;
                 let position = message.content.len();
-                message.content.push(content_block.clone());
+                message.content.push(ContentBlock::clone(content_block));
                 let tracks_input = matches!(
-                    content_block,
+                    **content_block,
                     ContentBlock::ToolUse(_) | ContentBlock::ServerToolUse(_)
                 );
                 self.tool_json.push(tracks_input.then(ToolJson::default));
@@ -172,7 +172,7 @@ impl MessageAccumulator {
             }
             StreamEvent::MessageDelta { delta, usage } => {
                 let message = self.started("message_delta")?;
-                apply_message_delta(message, delta, usage.as_ref());
+                apply_message_delta(message, delta, usage.as_deref());
             }
             StreamEvent::MessageStop => {
                 self.started("message_stop")?;

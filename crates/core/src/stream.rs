@@ -217,14 +217,11 @@ impl MessageStreamDecoder {
 fn carries_content(event: &StreamEvent) -> bool {
     match event {
         StreamEvent::MessageStart { .. } | StreamEvent::Ping | StreamEvent::Unknown(_) => false,
-        StreamEvent::ContentBlockStart {
-            content_block: ContentBlock::Text(block),
-            ..
-        } => !block.text.is_empty(),
-        StreamEvent::ContentBlockStart {
-            content_block: ContentBlock::Thinking(block),
-            ..
-        } => !block.thinking.is_empty(),
+        StreamEvent::ContentBlockStart { content_block, .. } => match &**content_block {
+            ContentBlock::Text(block) => !block.text.is_empty(),
+            ContentBlock::Thinking(block) => !block.thinking.is_empty(),
+            _ => true,
+        },
         _ => true,
     }
 }

@@ -9,6 +9,7 @@ use claude_kit_rt::Runtime;
 use rustls_pki_types::CertificateDer;
 
 use crate::pool::Pool;
+use crate::version::Versions;
 use crate::{HyperTransport, ProxyConfig, tcp_of, tls};
 
 /// Default bound on TCP connect plus TLS handshake.
@@ -28,6 +29,9 @@ pub struct HyperTransportBuilder {
     proxy: ProxyConfig,
     extra_roots: Vec<CertificateDer<'static>>,
     tls_config: Option<Arc<rustls::ClientConfig>>,
+    versions: Versions,
+    #[cfg(feature = "http2")]
+    http2: crate::h2::Options,
 }
 
 impl HyperTransportBuilder {
@@ -42,6 +46,9 @@ impl HyperTransportBuilder {
             proxy: ProxyConfig::none(),
             extra_roots: Vec::new(),
             tls_config: None,
+            versions: Versions::default(),
+            #[cfg(feature = "http2")]
+            http2: crate::h2::Options::default(),
         }
     }
 }
@@ -57,7 +64,8 @@ impl fmt::Debug for HyperTransportBuilder {
             .field("proxy", &self.proxy)
             .field("extra_roots", &self.extra_roots.len())
             .field("tls_config", &self.tls_config.is_some())
-            .finish()
+            .field("versions", &self.versions)
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,9 +126,54 @@ impl HyperTransportBuilder {
     }
 
     /// Replaces the whole TLS configuration (roots, provider, ALPN, client certificates).
-    /// Its ALPN list should offer `http/1.1` only, or nothing: this transport speaks HTTP/1.1.
+    ///
+    /// Its ALPN list is used as it is, and the server's choice decides the protocol: `h2` is
+    /// HTTP/2 (which needs the `http2` feature and no [`http1_only`](Self::http1_only)),
+    /// `http/1.1` or no ALPN is HTTP/1.1 (HTTP/2 with
+    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge)). Without the `http2` feature,
+    /// offer `http/1.1` only, or nothing.
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls_config = Some(config);
+        self
+    }
+
+    /// Speaks HTTP/1.1 only, also with the `http2` feature: TLS offers ALPN `http/1.1`
+    /// only. This is the default without the feature; with it, the default negotiates HTTP/2
+    /// on TLS (see [`http2_prior_knowledge`](Self::http2_prior_knowledge)).
+    pub fn http1_only(mut self) -> Self {
+        self.versions = Versions::Http1;
+        self
+    }
+
+    /// Speaks HTTP/2 on every connection, without negotiating it: on plain TCP (`http://`)
+    /// the HTTP/2 connection preface is sent at once (no `Upgrade`), and TLS offers ALPN `h2`
+    /// only. For servers known to speak HTTP/2, such as a local HTTP/2 server or the
+    /// `claude-kit-mock` server. Requests through a forwarding proxy (`http://` through
+    /// `HTTP_PROXY`) still use HTTP/1.1; a TLS server that answers ALPN with `http/1.1` gets
+    /// HTTP/1.1.
+    ///
+    /// Without it, with the `http2` feature, `https://` connections offer ALPN `h2` and
+    /// `http/1.1` and speak what the server chose; `http://` ones speak HTTP/1.1.
+    ///
+    /// An HTTP/2 connection is shared by the requests to its origin, up to the number of
+    /// concurrent streams the server allows (its `SETTINGS_MAX_CONCURRENT_STREAMS`, read
+    /// before the connection is first used); past it, another connection is opened.
+    #[cfg(feature = "http2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.versions = Versions::PriorKnowledge;
+        self
+    }
+
+    /// Sends HTTP/2 pings on every HTTP/2 connection every `interval`, idle or not, and
+    /// closes a connection whose server does not answer one within `timeout` (its streams
+    /// then fail with [`Error::Transport`]). Off by default: then a dead connection is
+    /// noticed by the calls' own timeouts (the client's idle timeout). The timers are the
+    /// runtime's.
+    #[cfg(feature = "http2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+    pub fn http2_keep_alive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.http2.keep_alive(interval, timeout);
         self
     }
 
@@ -137,7 +190,7 @@ impl HyperTransportBuilder {
         tcp_of(&*self.runtime)?;
         let tls = match self.tls_config {
             Some(config) => Some(config),
-            None => tls::client_config(self.extra_roots)?,
+            None => tls::client_config(self.extra_roots, self.versions.alpn())?,
         };
         let pool = Pool::new(
             self.runtime.clone(),
@@ -151,6 +204,9 @@ impl HyperTransportBuilder {
             self.connect_timeout,
             self.proxy,
             pool,
+            self.versions,
+            #[cfg(feature = "http2")]
+            self.http2,
         ))
     }
 }

@@ -1,5 +1,6 @@
-//! HTTP/1.1 transport for claude-kit: hyper 1.x's low-level client and rustls, over any
-//! [`Runtime`], with a keep-alive connection pool.
+//! HTTP transport for claude-kit: hyper 1.x's low-level client and rustls, over any
+//! [`Runtime`], with a keep-alive connection pool; HTTP/1.1, and HTTP/2 with the `http2`
+//! feature.
 //!
 //! The crate is runtime-free: TCP connections, timers and the background tasks that drive
 //! connections all come from the `Arc<dyn Runtime>` handed to
@@ -26,6 +27,27 @@
 //! met. [`HyperTransportBuilder::max_connections_per_host`] bounds the connections (idle and
 //! in use) per origin; requests past it wait for one to be released.
 //!
+//! # HTTP/2
+//!
+//! With the `http2` feature (off by default), TLS connections offer ALPN `h2` and `http/1.1`
+//! and speak what the server picked; [`HyperTransportBuilder::http2_prior_knowledge`] speaks
+//! HTTP/2 on plain TCP too (and offers only `h2` on TLS), [`HyperTransportBuilder::http1_only`]
+//! turns HTTP/2 off again. hyper's HTTP/2 client runs over the same [`Runtime`]: its
+//! background tasks are [`Runtime::spawn`]ed, its timers (keep-alive pings,
+//! [`HyperTransportBuilder::http2_keep_alive`]) are the runtime's.
+//!
+//! One HTTP/2 connection per origin carries many requests at once, one stream each, up to the
+//! number the server allows (its `SETTINGS_MAX_CONCURRENT_STREAMS`, read before the connection
+//! is shared); past it, or once the server closed it, another connection is opened. Requests
+//! that arrive while a connection to their origin is being opened wait for it instead of
+//! opening their own (they count as [`PoolStats::waiting`]), and get its error if it fails.
+//! Dropping a response body before its end resets its stream (`RST_STREAM`), not the
+//! connection, which goes on serving the other streams and later requests. In
+//! [`PoolStats`], an HTTP/2 connection is in use while it carries a stream and idle
+//! otherwise; [`HyperTransportBuilder::pool_idle_timeout`] closes idle ones,
+//! [`HyperTransportBuilder::max_connections_per_host`] counts connections (requests beyond
+//! every allowed connection's streams queue on the least busy one).
+//!
 //! # Proxies
 //!
 //! [`HyperTransportBuilder::proxy`] takes a [`ProxyConfig`] (none by default;
@@ -38,18 +60,25 @@
 //!
 //! [`Transport::close`] closes the idle connections; afterwards new requests fail with
 //! [`Error::Config`], requests waiting for a connection slot fail the same way, and requests
-//! already on a connection finish normally but their connections are closed, not pooled.
+//! already on a connection finish normally but their connections are closed, not pooled
+//! (an HTTP/2 connection once its last stream ended).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod body;
 mod builder;
+#[cfg(feature = "http2")]
+mod h2;
 mod io;
 mod pool;
 mod proxy;
+#[cfg(feature = "http2")]
+mod rt;
 mod target;
 mod tls;
 mod tunnel;
+mod version;
 
 use std::fmt;
 use std::sync::Arc;
@@ -61,18 +90,21 @@ use claude_kit_core::{Error, TimeoutPhase};
 use claude_kit_rt::{AsyncIo, BoxFuture, Runtime, TcpConnect};
 use http::{Request, Response};
 use http_body::Body as _;
+use http_body_util::Full;
 use rustls_pki_types::ServerName;
 
 use crate::body::ResponseBody;
 pub use crate::builder::HyperTransportBuilder;
 use crate::io::HyperIo;
-use crate::pool::{InFlight, Lease, Permit, Pool};
+use crate::pool::{ConnLease, InFlight, Lease, Pool, Sender};
 pub use crate::proxy::{ProxyConfig, ProxyTarget};
 use crate::target::{Target, prepare};
 use crate::tunnel::tunnel;
+use crate::version::{Versions, Wire};
 pub use claude_kit_core::transport::PoolStats;
 
-/// An HTTP/1.1 [`Transport`] over hyper and rustls, with a keep-alive pool.
+/// An HTTP [`Transport`] over hyper and rustls, with a keep-alive pool: HTTP/1.1, and HTTP/2
+/// with the `http2` feature (see the [crate docs](crate#http2)).
 ///
 /// Cheap to clone: clones share the pool and the TLS configuration.
 #[derive(Clone)]
@@ -87,6 +119,16 @@ struct Inner {
     connect_timeout: Duration,
     proxy: ProxyConfig,
     pool: Arc<Pool>,
+    versions: Versions,
+    #[cfg(feature = "http2")]
+    http2: h2::Options,
+}
+
+/// A connection just opened and handshaken.
+enum Opened {
+    Http1(Sender),
+    #[cfg(feature = "http2")]
+    Http2(h2::Connection),
 }
 
 impl HyperTransport {
@@ -103,6 +145,8 @@ impl HyperTransport {
         connect_timeout: Duration,
         proxy: ProxyConfig,
         pool: Pool,
+        versions: Versions,
+        #[cfg(feature = "http2")] http2: h2::Options,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -111,6 +155,9 @@ impl HyperTransport {
                 connect_timeout,
                 proxy,
                 pool: Arc::new(pool),
+                versions,
+                #[cfg(feature = "http2")]
+                http2,
             }),
         }
     }
@@ -138,6 +185,7 @@ impl fmt::Debug for HyperTransport {
             .field("runtime", &self.inner.runtime.name())
             .field("connect_timeout", &self.inner.connect_timeout)
             .field("proxy", &self.inner.proxy)
+            .field("versions", &self.inner.versions)
             .field("pool", &self.stats())
             .finish_non_exhaustive()
     }
@@ -156,8 +204,9 @@ impl Transport for HyperTransport {
 
     /// Closes the idle connections at once and refuses new requests (they fail with
     /// [`Error::Config`], as do requests waiting for a connection slot). Requests already on
-    /// a connection finish normally; their connections are then closed instead of pooled.
-    /// Applies to every clone. The returned future is already complete.
+    /// a connection finish normally; their connections are then closed instead of pooled (an
+    /// HTTP/2 connection after its last stream). Applies to every clone. The returned future
+    /// is already complete.
     fn close(&self) -> BoxFuture<'static, ()> {
         self.inner.pool.close();
         Box::pin(std::future::ready(()))
@@ -200,7 +249,29 @@ impl Inner {
             .extensions()
             .get::<ConnectTimeout>()
             .map_or(self.connect_timeout, |timeout| timeout.0);
-        let mut request = prepare(request, &target);
+        #[cfg(feature = "http2")]
+        if self
+            .versions
+            .may_multiplex(target.key.https, target.forwarded())
+        {
+            let request = target::prepare_http2(request, &target).map(Full::new);
+            return self
+                .send_multiplexed(request, &target, connect_timeout, in_flight)
+                .await;
+        }
+        let request = prepare(request, &target).map(Full::new);
+        self.send_http1(request, &target, connect_timeout, in_flight)
+            .await
+    }
+
+    /// Sends on a pooled HTTP/1.1 connection, else on a new connection.
+    async fn send_http1(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        target: &Target,
+        connect_timeout: Duration,
+        in_flight: InFlight,
+    ) -> claude_kit_core::Result<Response<Body>> {
         let mut permit = self.pool.acquire(&target.key).await?;
 
         // Pooled connections first. One the server closed meanwhile is discarded; a request
@@ -218,7 +289,7 @@ impl Inner {
                 continue;
             }
             match lease.sender().try_send_request(request).await {
-                Ok(response) => return Ok(into_response(response, lease, in_flight)),
+                Ok(response) => return Ok(into_response(response, lease.into(), in_flight)),
                 Err(mut error) => match error.take_message() {
                     Some(unsent) => {
                         request = unsent;
@@ -229,23 +300,107 @@ impl Inner {
             }
         }
 
-        let mut lease = self.connect(&target, permit, connect_timeout).await?;
-        lease.sender().ready().await.map_err(Error::transport)?;
-        match lease.sender().try_send_request(request).await {
-            Ok(response) => Ok(into_response(response, lease, in_flight)),
-            Err(error) => Err(Error::transport(error.into_error())),
+        match self.open(target, connect_timeout).await? {
+            Opened::Http1(sender) => {
+                let lease = self.pool.lease_new(target.key.clone(), sender, permit);
+                send_on_new(lease, request, in_flight).await
+            }
+            // ALPN chose HTTP/2 for an origin last seen speaking HTTP/1.1: the connection
+            // joins the shared ones.
+            #[cfg(feature = "http2")]
+            Opened::Http2(connection) => {
+                let stream = self
+                    .pool
+                    .multiplexed()
+                    .register(&target.key, connection, permit);
+                let request = target::prepare_http2(request, target);
+                send_on_new_stream(stream, request, in_flight).await
+            }
+        }
+    }
+
+    /// Sends on a stream of a shared HTTP/2 connection: one with room, else the one being
+    /// opened (waiting for it), else a new one; or on HTTP/1.1 when the origin chose it.
+    #[cfg(feature = "http2")]
+    async fn send_multiplexed(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        target: &Target,
+        connect_timeout: Duration,
+        in_flight: InFlight,
+    ) -> claude_kit_core::Result<Response<Body>> {
+        use crate::h2::Checkout;
+        let mux = self.pool.multiplexed();
+        loop {
+            match mux.checkout(&target.key, target.key.https)? {
+                Checkout::Stream(mut stream) => match stream.send(request).await {
+                    Ok(response) => return Ok(into_response(response, stream.into(), in_flight)),
+                    Err(mut error) => match error.take_message() {
+                        // The connection closed before the request went out (it is dropped
+                        // from the pool): try the next one.
+                        Some(unsent) => request = unsent,
+                        None => return Err(Error::transport(error.into_error())),
+                    },
+                },
+                Checkout::Wait(wait) => wait.wait().await?,
+                Checkout::Http1 => {
+                    let request = target::http1_from_http2(request, target);
+                    return self
+                        .send_http1(request, target, connect_timeout, in_flight)
+                        .await;
+                }
+                Checkout::Open(opener) => {
+                    return self
+                        .open_multiplexed(opener, request, target, connect_timeout, in_flight)
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Opens the connection that other requests to the origin wait for, and sends on it.
+    #[cfg(feature = "http2")]
+    async fn open_multiplexed(
+        &self,
+        opener: h2::Opener,
+        request: Request<Full<Bytes>>,
+        target: &Target,
+        connect_timeout: Duration,
+        in_flight: InFlight,
+    ) -> claude_kit_core::Result<Response<Body>> {
+        let opened = match self.pool.acquire(&target.key).await {
+            Ok(permit) => match self.open(target, connect_timeout).await {
+                Ok(opened) => Ok((opened, permit)),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        match opened {
+            Ok((Opened::Http2(connection), permit)) => {
+                let stream = opener.connected(connection, permit);
+                send_on_new_stream(stream, request, in_flight).await
+            }
+            Ok((Opened::Http1(sender), permit)) => {
+                opener.http1();
+                let lease = self.pool.lease_new(target.key.clone(), sender, permit);
+                let request = target::http1_from_http2(request, target);
+                send_on_new(lease, request, in_flight).await
+            }
+            Err(error) => {
+                opener.failed(&error);
+                Err(error)
+            }
         }
     }
 
     /// Opens a connection (TCP, the proxy's `CONNECT` tunnel for https through a proxy, TLS
-    /// for https, HTTP/1.1 handshake) within the connect timeout and spawns its driver on the
-    /// runtime.
-    async fn connect(
+    /// for https, the HTTP/1.1 or HTTP/2 handshake as [`Versions::choose`] says) within the
+    /// connect timeout, and spawns its driver on the runtime.
+    async fn open(
         &self,
         target: &Target,
-        permit: Permit,
         connect_timeout: Duration,
-    ) -> claude_kit_core::Result<Lease> {
+    ) -> claude_kit_core::Result<Opened> {
         let server_name = if target.key.https {
             Some(ServerName::try_from(target.dial_host.clone()).map_err(|e| {
                 Error::config(format!(
@@ -269,38 +424,81 @@ impl Inner {
                     .map_err(|e| Error::connect(target.display(), e))?,
             };
             self.pool.note_opened();
-            let stream: Box<dyn AsyncIo> = match server_name {
+            let choose = |alpn: Option<&[u8]>| {
+                self.versions
+                    .choose(target.key.https, target.forwarded(), alpn)
+                    .map_err(|message| Error::Connect {
+                        target: target.display(),
+                        message,
+                        source: None,
+                    })
+            };
+            let (stream, wire): (Box<dyn AsyncIo>, Wire) = match server_name {
                 Some(name) => {
                     if let Some(proxy) = &target.key.proxy {
                         tunnel(&mut tcp, proxy, target).await?;
                     }
                     let config = self.tls.clone().ok_or_else(tls::unavailable)?;
-                    Box::new(
-                        futures_rustls::TlsConnector::from(config)
-                            .connect(name, tcp)
-                            .await
-                            .map_err(|e| Error::connect(target.display(), e))?,
-                    )
+                    let tls = futures_rustls::TlsConnector::from(config)
+                        .connect(name, tcp)
+                        .await
+                        .map_err(|e| Error::connect(target.display(), e))?;
+                    let wire = choose(tls.get_ref().1.alpn_protocol())?;
+                    (Box::new(tls), wire)
                 }
-                None => tcp,
+                None => (tcp, choose(None)?),
             };
-            let (sender, connection) = hyper::client::conn::http1::handshake(HyperIo::new(stream))
-                .await
-                .map_err(|e| Error::connect(target.display(), e))?;
-            // The driver ends when the connection closes, which happens once every handle to
-            // it (the pooled or leased sender) is dropped.
-            self.runtime.spawn(Box::pin(async move {
-                let _ = connection.await;
-            }));
-            Ok(sender)
+            match wire {
+                Wire::Http1 => {
+                    let (sender, connection) =
+                        hyper::client::conn::http1::handshake(HyperIo::new(stream))
+                            .await
+                            .map_err(|e| Error::connect(target.display(), e))?;
+                    // The driver ends when the connection closes, which happens once every
+                    // handle to it (the pooled or leased sender) is dropped.
+                    self.runtime.spawn(Box::pin(async move {
+                        let _ = connection.await;
+                    }));
+                    Ok(Opened::Http1(sender))
+                }
+                #[cfg(feature = "http2")]
+                Wire::Http2 => h2::handshake(stream, &self.runtime, self.http2, &target.display())
+                    .await
+                    .map(Opened::Http2),
+            }
         };
-        let sender = claude_kit_rt::timeout(&*self.runtime, connect_timeout, open)
+        claude_kit_rt::timeout(&*self.runtime, connect_timeout, open)
             .await
             .unwrap_or(Err(Error::Timeout {
                 phase: TimeoutPhase::Connect,
                 after: connect_timeout,
-            }))?;
-        Ok(self.pool.lease_new(target.key.clone(), sender, permit))
+            }))
+    }
+}
+
+/// Sends the request on a new HTTP/1.1 connection.
+async fn send_on_new(
+    mut lease: ConnLease,
+    request: Request<Full<Bytes>>,
+    in_flight: InFlight,
+) -> claude_kit_core::Result<Response<Body>> {
+    lease.sender().ready().await.map_err(Error::transport)?;
+    match lease.sender().try_send_request(request).await {
+        Ok(response) => Ok(into_response(response, lease.into(), in_flight)),
+        Err(error) => Err(Error::transport(error.into_error())),
+    }
+}
+
+/// Sends the request on the first stream of a new HTTP/2 connection.
+#[cfg(feature = "http2")]
+async fn send_on_new_stream(
+    mut stream: h2::Stream,
+    request: Request<Full<Bytes>>,
+    in_flight: InFlight,
+) -> claude_kit_core::Result<Response<Body>> {
+    match stream.send(request).await {
+        Ok(response) => Ok(into_response(response, stream.into(), in_flight)),
+        Err(error) => Err(Error::transport(error.into_error())),
     }
 }
 
@@ -320,7 +518,11 @@ mod tests {
     #[cfg(not(feature = "rustls-ring"))]
     #[test]
     fn without_a_crypto_provider_http_still_builds_and_https_names_the_feature() {
-        assert!(crate::tls::client_config(Vec::new()).unwrap().is_none());
+        assert!(
+            crate::tls::client_config(Vec::new(), Vec::new())
+                .unwrap()
+                .is_none()
+        );
         let error = crate::HyperTransport::https_unavailable().to_string();
         assert!(error.contains("`rustls-ring`"), "{error}");
     }

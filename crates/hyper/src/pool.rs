@@ -2,7 +2,7 @@
 //! [`PoolStats`].
 //!
 //! A connection is either *idle* (in the pool, keyed by origin and proxy) or *in use* (owned
-//! by a [`Lease`]). A lease is created the moment a connection is checked out or opened and
+//! by a [`ConnLease`]). A lease is created the moment a connection is checked out or opened and
 //! lives in the `send` future, then in the response body stream; its `Drop` is the only place
 //! a connection leaves the "in use" state, so cancelling a request or dropping a body at any
 //! point cannot leak a count or a half-read connection. Every other counter (connecting,
@@ -17,9 +17,16 @@
 //! exceed the limit: a connection is only opened when no idle one exists, and a release turns
 //! an in-use connection into an idle one *before* freeing its permit, so the woken waiter
 //! finds it. Waiting is `async-lock`'s `acquire_arc`, which holds nothing once dropped.
+//!
+//! # HTTP/2
+//!
+//! With the `http2` feature, HTTP/2 connections live in [`Multiplexed`](crate::h2::Multiplexed)
+//! (one per origin, shared by many requests; each holds one permit for its life) and a
+//! [`Lease`] is then one stream on such a connection. The counters are the pool's: an HTTP/2
+//! connection is in use while it carries a stream, idle otherwise.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use async_lock::{Semaphore, SemaphoreGuardArc};
@@ -74,10 +81,13 @@ pub(crate) struct Pool {
     /// Closed (never sent on) by [`Pool::close`]: wakes every request waiting for a slot.
     closing: async_channel::Sender<()>,
     closed: async_channel::Receiver<()>,
+    /// The HTTP/2 connections.
+    #[cfg(feature = "http2")]
+    multiplexed: Arc<crate::h2::Multiplexed>,
 }
 
 /// The error of a request made after [`Pool::close`].
-fn closed_error() -> Error {
+pub(crate) fn closed_error() -> Error {
     Error::config("the transport is closed")
 }
 
@@ -89,15 +99,30 @@ impl Pool {
         max_per_host: usize,
     ) -> Self {
         let (closing, closed) = async_channel::bounded(1);
+        let max_per_host = max_per_host.max(1);
         Self {
+            #[cfg(feature = "http2")]
+            multiplexed: Arc::new(crate::h2::Multiplexed::new(
+                runtime.clone(),
+                idle_timeout,
+                max_idle_per_host,
+                max_per_host,
+                closed.clone(),
+            )),
             runtime,
             idle_timeout,
             max_idle_per_host,
-            max_per_host: max_per_host.max(1),
+            max_per_host,
             state: Mutex::default(),
             closing,
             closed,
         }
+    }
+
+    /// The HTTP/2 connections.
+    #[cfg(feature = "http2")]
+    pub(crate) fn multiplexed(&self) -> &Arc<crate::h2::Multiplexed> {
+        &self.multiplexed
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -165,7 +190,7 @@ impl Pool {
         drop(semaphore);
         Ok(Permit {
             _slot: Some(Box::new(Slot {
-                pool: self.clone(),
+                pool: Arc::downgrade(self),
                 key: key.clone(),
                 guard: Some(guard),
             })),
@@ -188,7 +213,11 @@ impl Pool {
     /// Takes the most recently used live idle connection for `key`, if any, for the holder
     /// of `permit`; gives the permit back when there is none. Expired and closed connections
     /// met on the way are dropped (closed).
-    pub(crate) fn checkout(self: &Arc<Self>, key: &Key, permit: Permit) -> Result<Lease, Permit> {
+    pub(crate) fn checkout(
+        self: &Arc<Self>,
+        key: &Key,
+        permit: Permit,
+    ) -> Result<ConnLease, Permit> {
         let now = self.runtime.now();
         let mut dead = Vec::new();
         let mut found = None;
@@ -217,7 +246,7 @@ impl Pool {
         }
         drop(dead);
         match found {
-            Some(sender) => Ok(Lease::new(self.clone(), key.clone(), sender, permit)),
+            Some(sender) => Ok(ConnLease::new(self.clone(), key.clone(), sender, permit)),
             None => Err(permit),
         }
     }
@@ -234,9 +263,14 @@ impl Pool {
     }
 
     /// Wraps a freshly opened connection in a lease.
-    pub(crate) fn lease_new(self: &Arc<Self>, key: Key, sender: Sender, permit: Permit) -> Lease {
+    pub(crate) fn lease_new(
+        self: &Arc<Self>,
+        key: Key,
+        sender: Sender,
+        permit: Permit,
+    ) -> ConnLease {
         self.lock().in_use += 1;
-        Lease::new(self.clone(), key, sender, permit)
+        ConnLease::new(self.clone(), key, sender, permit)
     }
 
     /// Ends a lease: the connection goes back to the pool when it is `Some`, still open, the
@@ -275,6 +309,8 @@ impl Pool {
         };
         self.closing.close();
         drop(idle);
+        #[cfg(feature = "http2")]
+        self.multiplexed.close();
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
@@ -299,6 +335,15 @@ impl Pool {
             stats
         };
         drop(dead);
+        #[cfg(feature = "http2")]
+        let stats = {
+            let mut stats = stats;
+            let (idle, in_use, waiting) = self.multiplexed.stats();
+            stats.idle += idle;
+            stats.in_use += in_use;
+            stats.waiting += waiting;
+            stats
+        };
         stats
     }
 }
@@ -310,7 +355,8 @@ pub(crate) struct Permit {
 }
 
 struct Slot {
-    pool: Arc<Pool>,
+    /// Weak: an idle HTTP/2 connection in the pool holds a permit.
+    pool: Weak<Pool>,
     key: Key,
     guard: Option<SemaphoreGuardArc>,
 }
@@ -318,7 +364,9 @@ struct Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         drop(self.guard.take());
-        self.pool.forget_limit(&self.key);
+        if let Some(pool) = self.pool.upgrade() {
+            pool.forget_limit(&self.key);
+        }
     }
 }
 
@@ -363,9 +411,54 @@ impl Drop for InFlight {
     }
 }
 
-/// Exclusive use of one connection. Dropping it releases the connection: back to the pool if
-/// [`Lease::set_reusable`] was called, closed otherwise; then frees its permit.
+/// What a response body holds until it ends: an HTTP/1.1 connection ([`ConnLease`]) or a
+/// stream on a shared HTTP/2 connection.
 pub(crate) struct Lease {
+    held: Held,
+}
+
+enum Held {
+    Http1(ConnLease),
+    /// Held for its `Drop`, which gives the stream back.
+    #[cfg(feature = "http2")]
+    Http2 {
+        _stream: crate::h2::Stream,
+    },
+}
+
+impl Lease {
+    /// The exchange completed cleanly (the response was read to its end): an HTTP/1.1
+    /// connection may serve another request. An HTTP/2 connection serves others in any case
+    /// (a stream dropped early is reset, not the connection).
+    pub(crate) fn set_reusable(&mut self) {
+        match &mut self.held {
+            Held::Http1(lease) => lease.set_reusable(),
+            #[cfg(feature = "http2")]
+            Held::Http2 { .. } => {}
+        }
+    }
+}
+
+impl From<ConnLease> for Lease {
+    fn from(lease: ConnLease) -> Self {
+        Self {
+            held: Held::Http1(lease),
+        }
+    }
+}
+
+#[cfg(feature = "http2")]
+impl From<crate::h2::Stream> for Lease {
+    fn from(stream: crate::h2::Stream) -> Self {
+        Self {
+            held: Held::Http2 { _stream: stream },
+        }
+    }
+}
+
+/// Exclusive use of one HTTP/1.1 connection. Dropping it releases the connection: back to the
+/// pool if [`ConnLease::set_reusable`] was called, closed otherwise; then frees its permit.
+pub(crate) struct ConnLease {
     pool: Arc<Pool>,
     key: Key,
     sender: Option<Sender>,
@@ -373,7 +466,7 @@ pub(crate) struct Lease {
     reusable: bool,
 }
 
-impl Lease {
+impl ConnLease {
     fn new(pool: Arc<Pool>, key: Key, sender: Sender, permit: Permit) -> Self {
         Self {
             pool,
@@ -407,7 +500,7 @@ impl Lease {
     }
 }
 
-impl Drop for Lease {
+impl Drop for ConnLease {
     fn drop(&mut self) {
         let sender = self.sender.take().filter(|_| self.reusable);
         self.pool.release(&self.key, sender);

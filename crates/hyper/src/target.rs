@@ -1,11 +1,9 @@
 //! [`Target`]: where a request goes (what to dial, which pool key, which `Host`), from its
 //! URI and the proxy configuration, and the request rewritten for the wire accordingly.
 
-use bytes::Bytes;
 use claude_kit_core::Error;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Uri, Version};
-use http_body_util::Full;
 
 use crate::pool::Key;
 use crate::proxy::{ProxyConfig, ProxyTarget};
@@ -79,11 +77,16 @@ impl Target {
     fn forward_proxy(&self) -> Option<&ProxyTarget> {
         self.key.proxy.as_ref().filter(|_| !self.key.https)
     }
+
+    /// Whether requests go through a forwarding proxy (plain http through a proxy).
+    pub(crate) fn forwarded(&self) -> bool {
+        self.forward_proxy().is_some()
+    }
 }
 
 /// Rewrites the request for the wire: origin-form URI (absolute-form, plus
 /// `Proxy-Authorization`, for an http request through a proxy), `Host` header, HTTP/1.1.
-pub(crate) fn prepare(request: Request<Bytes>, target: &Target) -> Request<Full<Bytes>> {
+pub(crate) fn prepare<B>(request: Request<B>, target: &Target) -> Request<B> {
     let (mut parts, body) = request.into_parts();
     let path = parts
         .uri
@@ -113,12 +116,59 @@ pub(crate) fn prepare(request: Request<Bytes>, target: &Target) -> Request<Full<
         .headers
         .entry(http::header::HOST)
         .or_insert_with(|| target.host_header.clone());
-    Request::from_parts(parts, Full::new(body))
+    Request::from_parts(parts, body)
+}
+
+/// Rewrites the request for an HTTP/2 stream: absolute URI (scheme, the `Host` header's value
+/// or the origin's as authority: the `:authority` pseudo-header), no `Host` header, HTTP/2.
+/// Takes a request as the caller made it or as [`prepare`] rewrote it.
+#[cfg(feature = "http2")]
+pub(crate) fn prepare_http2<B>(request: Request<B>, target: &Target) -> Request<B> {
+    let (mut parts, body) = request.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let authority = parts
+        .headers
+        .remove(http::header::HOST)
+        .and_then(|host| http::uri::Authority::try_from(host.as_bytes()).ok())
+        .or_else(|| http::uri::Authority::try_from(target.host_header.as_bytes()).ok());
+    let scheme = if target.key.https {
+        Scheme::HTTPS
+    } else {
+        Scheme::HTTP
+    };
+    if let Some(authority) = authority
+        && let Ok(uri) = Uri::builder()
+            .scheme(scheme)
+            .authority(authority)
+            .path_and_query(path)
+            .build()
+    {
+        parts.uri = uri;
+    }
+    parts.version = Version::HTTP_2;
+    Request::from_parts(parts, body)
+}
+
+/// Undoes [`prepare_http2`] for a request that ends up on an HTTP/1.1 connection after all
+/// (the server chose it): the authority goes back to the `Host` header.
+#[cfg(feature = "http2")]
+pub(crate) fn http1_from_http2<B>(mut request: Request<B>, target: &Target) -> Request<B> {
+    if let Some(authority) = request.uri().authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        request.headers_mut().insert(http::header::HOST, host);
+    }
+    prepare(request, target)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn target(uri: &str) -> Target {
         Target::from_uri(&uri.parse().unwrap(), &ProxyConfig::none()).unwrap()
@@ -202,5 +252,40 @@ mod tests {
         let request = prepare(request, &t);
         assert_eq!(request.uri(), "/");
         assert_eq!(request.headers()[http::header::HOST], "localhost:3000");
+    }
+
+    #[cfg(feature = "http2")]
+    #[test]
+    fn http2_requests_carry_the_authority_in_the_uri() {
+        let t = target("https://user:pw@API.example.com:8443/v1/messages?beta=true");
+        let request = Request::post("https://user:pw@API.example.com:8443/v1/messages?beta=true")
+            .body(Bytes::new())
+            .unwrap();
+        let request = prepare_http2(request, &t);
+        assert_eq!(
+            request.uri(),
+            "https://API.example.com:8443/v1/messages?beta=true"
+        );
+        assert_eq!(request.version(), Version::HTTP_2);
+        assert!(!request.headers().contains_key(http::header::HOST));
+
+        // An explicit Host becomes the authority, and goes back to the header for HTTP/1.1.
+        let t = target("http://127.0.0.1:3000/");
+        let request = Request::get("http://127.0.0.1:3000/x")
+            .header("host", "example.test")
+            .body(Bytes::new())
+            .unwrap();
+        let request = prepare_http2(request, &t);
+        assert_eq!(request.uri(), "http://example.test/x");
+        let request = http1_from_http2(request, &t);
+        assert_eq!(request.uri(), "/x");
+        assert_eq!(request.version(), Version::HTTP_11);
+        assert_eq!(request.headers()[http::header::HOST], "example.test");
+        // From the HTTP/1.1 form (ALPN chose HTTP/2 for a request prepared for HTTP/1.1).
+        let h1 = prepare(
+            Request::get("http://127.0.0.1:3000/y").body(()).unwrap(),
+            &t,
+        );
+        assert_eq!(prepare_http2(h1, &t).uri(), "http://127.0.0.1:3000/y");
     }
 }

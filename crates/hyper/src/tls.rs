@@ -44,10 +44,12 @@ pub(crate) fn unavailable() -> Error {
 }
 
 /// Builds the default client configuration: the `webpki-roots` bundle (when that feature is
-/// on) plus `extra_roots`, safe default protocol versions, ALPN `http/1.1`; `None` without a
-/// crypto provider (plain `http://` still works then).
+/// on) plus `extra_roots`, safe default protocol versions, the ALPN protocols `alpn` (see
+/// [`Versions::alpn`](crate::version::Versions::alpn)); `None` without a crypto provider
+/// (plain `http://` still works then).
 pub(crate) fn client_config(
     extra_roots: Vec<CertificateDer<'static>>,
+    alpn: Vec<Vec<u8>>,
 ) -> Result<Option<Arc<ClientConfig>>, Error> {
     let Some(provider) = provider() else {
         return Ok(None);
@@ -65,6 +67,6 @@ pub(crate) fn client_config(
         .map_err(|e| Error::config(format!("TLS configuration: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn;
     Ok(Some(Arc::new(config)))
 }

@@ -72,6 +72,41 @@ pub(crate) fn chunks(chunks: Vec<(Duration, Bytes)>, end: End, streamed: Arc<Ato
     StreamBody::new(frames).boxed_unsync()
 }
 
+/// `body`, holding `guard` until it ends or is dropped (by hyper: after its last frame, or
+/// when the connection or HTTP/2 stream goes away).
+pub(crate) fn guarded<G: Send + 'static>(body: Body, guard: G) -> Body {
+    struct Guarded<G> {
+        body: Body,
+        _guard: G,
+    }
+    impl<G> hyper::body::Body for Guarded<G> {
+        type Data = Bytes;
+        type Error = io::Error;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+            std::pin::Pin::new(&mut self.body).poll_frame(cx)
+        }
+
+        fn is_end_stream(&self) -> bool {
+            self.body.is_end_stream()
+        }
+
+        fn size_hint(&self) -> hyper::body::SizeHint {
+            self.body.size_hint()
+        }
+    }
+    // `Unpin`: `Body` is a pinned box.
+    impl<G> Unpin for Guarded<G> {}
+    Guarded {
+        body,
+        _guard: guard,
+    }
+    .boxed_unsync()
+}
+
 /// Size of the pieces of an oversized event.
 const OVERSIZED_CHUNK: usize = 64 * 1024;
 

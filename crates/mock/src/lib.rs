@@ -1,10 +1,17 @@
 //! A local mock of the Anthropic Messages API for `claude-kit` tests, examples and benchmarks.
 //!
-//! [`MockServer`] is a real HTTP/1.1 server (optionally over TLS) bound to loopback. It runs on
+//! [`MockServer`] is a real HTTP/1.1 and HTTP/2 server (optionally over TLS) bound to loopback.
+//! It runs on
 //! its own worker threads (an [`async_executor::Executor`] driven by `async-io`), independent of
 //! whatever runtime the caller uses, so one server serves tokio, smol, async-std and plain
 //! blocking tests alike. Connections are async tasks, not threads, so it holds many thousands of
 //! concurrent streams on a couple of threads.
+//!
+//! HTTP/2: on plain TCP a connection that starts with the HTTP/2 preface is served as HTTP/2
+//! (prior knowledge), any other as HTTP/1.1; over TLS the server offers ALPN `h2` and
+//! `http/1.1` and serves what was negotiated. Each HTTP/2 connection takes up to 20,000
+//! concurrent streams ([`MockServerBuilder::http2_max_concurrent_streams`]);
+//! [`MockServerBuilder::http2`] turns HTTP/2 off.
 //!
 //! What it does:
 //!
@@ -204,6 +211,8 @@ pub(crate) struct Shared {
     replies: Mutex<VecDeque<Reply>>,
     connections: AtomicUsize,
     open_connections: AtomicUsize,
+    http2_connections: AtomicUsize,
+    open_requests: AtomicUsize,
     /// Bytes of streamed response bodies handed to hyper; shared with the body streams.
     pub(crate) streamed: Arc<AtomicU64>,
     next_request: AtomicU64,
@@ -211,6 +220,8 @@ pub(crate) struct Shared {
     next_tool: AtomicU64,
     pub(crate) api_key: Option<String>,
     pub(crate) token_delay: Duration,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` of HTTP/2 connections; `None`: HTTP/2 is off.
+    pub(crate) http2_max_streams: Option<u32>,
     /// The transcript answering valid requests when no scripted reply is queued.
     pub(crate) replay: Option<(bytes::Bytes, Chunking)>,
     /// The per-server fault plan and its generator.
@@ -244,6 +255,18 @@ impl Shared {
         self.connections.fetch_add(1, Ordering::SeqCst);
         self.open_connections.fetch_add(1, Ordering::SeqCst);
         OpenConnection(Arc::clone(self))
+    }
+
+    /// Counts a connection served as HTTP/2.
+    pub(crate) fn http2_connection(&self) {
+        self.http2_connections.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts a request as being answered until the guard is dropped (with its response
+    /// body, or with the service future when no response was made).
+    pub(crate) fn request_opened(self: &Arc<Self>) -> OpenRequest {
+        self.open_requests.fetch_add(1, Ordering::SeqCst);
+        OpenRequest(Arc::clone(self))
     }
 
     /// The next `request-id` (`req_mock_1`, `req_mock_2`, ...).
@@ -289,6 +312,15 @@ impl Shared {
     }
 }
 
+/// Keeps a request counted in [`MockServer::open_requests`] while it lives.
+pub(crate) struct OpenRequest(Arc<Shared>);
+
+impl Drop for OpenRequest {
+    fn drop(&mut self) {
+        self.0.open_requests.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Keeps a connection counted in [`MockServer::open_connections`] while it lives.
 pub(crate) struct OpenConnection(Arc<Shared>);
 
@@ -315,6 +347,10 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 /// The default of [`MockServerBuilder::batch_request_delay`].
 const DEFAULT_BATCH_REQUEST_DELAY: Duration = Duration::from_millis(20);
 
+/// The default of [`MockServerBuilder::http2_max_concurrent_streams`]: above the 10,000
+/// concurrent streams of the benchmarks.
+pub const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 20_000;
+
 /// The base URL of a server listening on `addr` (see [`MockServer::url`]).
 fn base_url(addr: SocketAddr, tls: bool) -> String {
     if tls {
@@ -337,6 +373,8 @@ pub struct MockServerBuilder {
     requests_per_minute: u64,
     tokens_per_minute: u64,
     batch_request_delay: Duration,
+    http2: bool,
+    http2_max_streams: u32,
 }
 
 impl Default for MockServerBuilder {
@@ -352,6 +390,8 @@ impl Default for MockServerBuilder {
             requests_per_minute: ratelimit::DEFAULT_LIMIT,
             tokens_per_minute: ratelimit::DEFAULT_LIMIT,
             batch_request_delay: DEFAULT_BATCH_REQUEST_DELAY,
+            http2: true,
+            http2_max_streams: DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
         }
     }
 }
@@ -428,6 +468,24 @@ impl MockServerBuilder {
         self
     }
 
+    /// Whether the server speaks HTTP/2 besides HTTP/1.1 (default true): on plain TCP to
+    /// clients that open with the HTTP/2 preface (prior knowledge), over TLS to clients that
+    /// pick `h2` in ALPN. Off, it speaks HTTP/1.1 only and offers only `http/1.1` in ALPN, as a
+    /// server without HTTP/2 would.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
+
+    /// The most concurrent streams per HTTP/2 connection, announced as
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` (default
+    /// [`DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS`], 20,000). Streams beyond it are refused by the
+    /// protocol, so a client opens another connection.
+    pub fn http2_max_concurrent_streams(mut self, max: u32) -> Self {
+        self.http2_max_streams = max;
+        self
+    }
+
     /// Binds the listener, generates the TLS certificates if asked, and starts the worker
     /// threads. The server is ready to accept connections when this returns.
     pub fn start(self) -> io::Result<MockServer> {
@@ -435,7 +493,12 @@ impl MockServerBuilder {
         let addr = std_listener.local_addr()?;
         let listener = async_net::TcpListener::try_from(std_listener)?;
         let tls = if self.tls {
-            Some(tls::Tls::generate()?)
+            let alpn = if self.http2 {
+                vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+            } else {
+                vec![b"http/1.1".to_vec()]
+            };
+            Some(tls::Tls::generate(alpn)?)
         } else {
             None
         };
@@ -444,12 +507,15 @@ impl MockServerBuilder {
             replies: Mutex::new(VecDeque::new()),
             connections: AtomicUsize::new(0),
             open_connections: AtomicUsize::new(0),
+            http2_connections: AtomicUsize::new(0),
+            open_requests: AtomicUsize::new(0),
             streamed: Arc::new(AtomicU64::new(0)),
             next_request: AtomicU64::new(0),
             next_message: AtomicU64::new(0),
             next_tool: AtomicU64::new(0),
             api_key: self.api_key,
             token_delay: self.token_delay,
+            http2_max_streams: self.http2.then_some(self.http2_max_streams),
             replay: self.replay,
             plan: self
                 .fault_plan
@@ -544,7 +610,7 @@ impl MockServer {
     }
 
     /// A builder for non-default settings (address, API key, TLS, threads, token delay, replay,
-    /// fault plan, rate limits).
+    /// fault plan, rate limits, HTTP/2).
     pub fn builder() -> MockServerBuilder {
         MockServerBuilder::default()
     }
@@ -609,6 +675,20 @@ impl MockServer {
     /// A connection is counted until the server has noticed its end and dropped it.
     pub fn open_connections(&self) -> usize {
         self.shared.open_connections.load(Ordering::SeqCst)
+    }
+
+    /// Number of connections served as HTTP/2 so far (prior knowledge on plain TCP, ALPN `h2`
+    /// over TLS); the others were HTTP/1.1.
+    pub fn http2_connection_count(&self) -> usize {
+        self.shared.http2_connections.load(Ordering::SeqCst)
+    }
+
+    /// Number of requests being answered right now: received, and whose response is not yet
+    /// sent to its end (a stream still producing, a stall). A request whose client went away
+    /// (the connection closed, or its HTTP/2 stream reset) stops counting once the server
+    /// noticed and dropped it.
+    pub fn open_requests(&self) -> usize {
+        self.shared.open_requests.load(Ordering::SeqCst)
     }
 
     /// Total bytes of streamed (chunked, SSE) response bodies produced so far, counted when a

@@ -5,7 +5,7 @@
 //!                   [--threads N] [--token-delay-ms N]
 //!                   [--replay FILE [--chunking event|byte|random[:SEED]|whole]]
 //!                   [--fault-rate F [--fault-seed S] [--faults LIST]] [--rpm N] [--tpm N]
-//!                   [--batch-delay-ms N]
+//!                   [--batch-delay-ms N] [--no-http2] [--http2-max-streams N]
 //! ```
 //!
 //! The first line of stdout is the base URL (e.g. `http://127.0.0.1:43521`).
@@ -21,6 +21,10 @@
 //! (default 1000000 each). Per-request `x-mock-fault` headers work in any case.
 //! `--batch-delay-ms N` sets the simulated Message Batches processing time per request
 //! (default 20).
+//!
+//! Connections speak HTTP/1.1 or HTTP/2 (prior knowledge on plain TCP, ALPN `h2` over TLS);
+//! `--no-http2` serves HTTP/1.1 only, `--http2-max-streams N` sets the concurrent streams an
+//! HTTP/2 connection takes (default 20000).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -35,7 +39,7 @@ const USAGE: &str = "usage: claude-kit-mock [--addr 127.0.0.1:0] [--api-key KEY]
                      [--ca-pem-out FILE] [--threads N] [--token-delay-ms N] [--replay FILE] \
                      [--chunking event|byte|random[:SEED]|whole] [--fault-rate F] \
                      [--fault-seed S] [--faults FAULT,FAULT,...] [--rpm N] [--tpm N] \
-                     [--batch-delay-ms N]";
+                     [--batch-delay-ms N] [--no-http2] [--http2-max-streams N]";
 
 /// The default rate limits (as the library's).
 const DEFAULT_LIMIT: u64 = 1_000_000;
@@ -108,6 +112,13 @@ fn run() -> Result<(), String> {
                 builder = builder.batch_request_delay(Duration::from_millis(ms));
             }
             "--tpm" => tpm = value()?.parse().map_err(|e| format!("bad --tpm: {e}"))?,
+            "--no-http2" => builder = builder.http2(false),
+            "--http2-max-streams" => {
+                let n: u32 = value()?
+                    .parse()
+                    .map_err(|e| format!("bad --http2-max-streams: {e}"))?;
+                builder = builder.http2_max_concurrent_streams(n);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());

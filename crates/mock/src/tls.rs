@@ -19,8 +19,9 @@ pub(crate) struct Tls {
 }
 
 impl Tls {
-    /// Generates a fresh CA and server certificate and the rustls (ring) server config.
-    pub(crate) fn generate() -> io::Result<Tls> {
+    /// Generates a fresh CA and server certificate and the rustls (ring) server config, which
+    /// offers the ALPN protocols `alpn` (most preferred first).
+    pub(crate) fn generate(alpn: Vec<Vec<u8>>) -> io::Result<Tls> {
         let ca_key = KeyPair::generate().map_err(io::Error::other)?;
         let mut ca_params =
             CertificateParams::new(Vec::<String>::new()).map_err(io::Error::other)?;
@@ -50,12 +51,13 @@ impl Tls {
 
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
+        let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(io::Error::other)?
             .with_no_client_auth()
             .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
             .map_err(io::Error::other)?;
+        config.alpn_protocols = alpn;
         Ok(Tls {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             ca_der: ca.der().to_vec(),

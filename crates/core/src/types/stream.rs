@@ -17,15 +17,16 @@ use super::{ContentBlock, Extra, Message, StopReason};
 pub enum StreamEvent {
     /// `message_start`: the message with empty content and initial usage.
     MessageStart {
-        /// The message so far.
-        message: Message,
+        /// The message so far (boxed: it is by far the largest event, and every event is moved
+        /// several times on its way to the caller).
+        message: Box<Message>,
     },
     /// `content_block_start`: a new content block at `index`.
     ContentBlockStart {
         /// Position of the block in the message's content.
         index: usize,
-        /// The block, with empty text / input.
-        content_block: ContentBlock,
+        /// The block, with empty text / input (boxed, as the message of `MessageStart`).
+        content_block: Box<ContentBlock>,
     },
     /// `content_block_delta`: more of the block at `index`.
     ContentBlockDelta {
@@ -43,8 +44,9 @@ pub enum StreamEvent {
     MessageDelta {
         /// Message-level changes.
         delta: MessageDelta,
-        /// Cumulative usage; `None` when the event had none (the totals then stand).
-        usage: Option<MessageDeltaUsage>,
+        /// Cumulative usage; `None` when the event had none (the totals then stand). Boxed,
+        /// as the large payloads of the other events.
+        usage: Option<Box<MessageDeltaUsage>>,
     },
     /// `message_stop`: the end of the message.
     MessageStop,
@@ -329,8 +331,8 @@ mod tests {
             block,
             StreamEvent::ContentBlockStart {
                 index: 1,
-                content_block: ContentBlock::ToolUse(_)
-            }
+                ref content_block,
+            } if matches!(**content_block, ContentBlock::ToolUse(_))
         ));
 
         for (json, expected) in [

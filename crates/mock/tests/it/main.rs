@@ -3,5 +3,6 @@
 mod agent_endpoints;
 mod claude_code;
 mod faults;
+mod http2;
 mod server;
 mod streams;
