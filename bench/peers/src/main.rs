@@ -18,6 +18,8 @@
 
 mod harness;
 mod peers;
+// The same `/proc` readings as claude-kit-bench: its file, not a copy.
+#[path = "../../../crates/bench/src/procfs.rs"]
 mod procfs;
 
 use std::process::ExitCode;
