@@ -304,13 +304,15 @@ fn faults_reset_the_stream_not_the_connection() {
                 .await
                 .is_err()
         );
-        // Midway: the head and a part of the body, then a reset.
+        // Midway: the head and a part of the body, then a reset. The three frames leave the
+        // server back to back; whether the client hands out the head before it processes the
+        // reset is its own business (h2 may drop the buffered head once the stream is reset),
+        // so either the request or its body fails — with a reset, not a closed connection.
         server.enqueue(Reply::sse_then_reset(PREFIX));
-        let response = sender
-            .send_request(messages(&authority, true, "b"))
-            .await
-            .unwrap();
-        assert!(response.into_body().collect().await.is_err());
+        match sender.send_request(messages(&authority, true, "b")).await {
+            Ok(response) => assert!(response.into_body().collect().await.is_err()),
+            Err(error) => assert!(format!("{error:?}").contains("Reset"), "{error:?}"),
+        }
         let response = sender
             .send_request(messages(&authority, false, "c"))
             .await
