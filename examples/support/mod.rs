@@ -4,10 +4,35 @@
 use claude_kit::Client;
 use claude_kit_mock::MockServer;
 
+/// Prints claude-kit's traces to stderr (stdout stays the program's output) when
+/// `ANTHROPIC_LOG` is `info`, `debug` or `trace`, as the official SDKs do: calls, attempts
+/// with their request ids, retries and why, streams. Needs the `tracing` feature (on by
+/// default). Call it once, first.
+#[allow(dead_code)]
+pub fn log_from_env() {
+    use tracing_subscriber::prelude::*;
+    let level = match std::env::var("ANTHROPIC_LOG").as_deref() {
+        Ok("info") => tracing::Level::INFO,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("trace") => tracing::Level::TRACE,
+        Ok("warn") => tracing::Level::WARN,
+        _ => return,
+    };
+    let only_ours = tracing_subscriber::filter::filter_fn(move |metadata| {
+        metadata.target().starts_with("claude_kit") && *metadata.level() <= level
+    });
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(only_ours);
+    // A second call (or a subscriber of the program's own) keeps the first.
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
 /// A client, and the mock server it talks to when running offline (keep it alive as long
 /// as the client is used).
 #[allow(dead_code)]
 pub fn client() -> claude_kit::Result<(Client, Option<MockServer>)> {
+    log_from_env();
     if std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|key| !key.is_empty()) {
         return Ok((Client::from_env()?, None));
     }
@@ -50,6 +75,7 @@ pub fn fail(error: claude_kit::Error) -> ! {
 #[allow(dead_code)]
 pub fn code_options() -> (claude_kit::code::CodeOptions, Option<MockServer>) {
     use claude_kit::code::CodeOptions;
+    log_from_env();
     if std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|key| !key.is_empty()) {
         return (CodeOptions::new(), None);
     }

@@ -436,6 +436,50 @@ async fn the_retry_count_header_numbers_the_attempts(rt: Rt) {
     assert_eq!(counts, ["0", "1", "2"]);
 }
 
+/// The retry callback is told which call it is about: the caller's label, and the request id
+/// of the failed attempt's response.
+async fn the_retry_callback_names_the_call(rt: Rt) {
+    let server = common::mock();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let policy = fast_retries().on_retry(move |event| {
+        record.lock().unwrap().push((
+            event.label.map(str::to_owned),
+            event.request_id.map(str::to_owned),
+            event.retries_done,
+        ));
+    });
+    let client = matrix_client(&server, &rt, policy)
+        .with_options(
+            RequestOptions::new()
+                .label("job-7")
+                .header("x-mock-fault", "status:529")
+                .header("x-mock-key", format!("label/{}", fastrand::u64(..)))
+                .header("x-mock-fail-times", "2"),
+        )
+        .unwrap();
+    let text = call(&client, false)
+        .await
+        .expect("the third attempt succeeds");
+    assert!(!text.is_empty());
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for (i, (label, request_id, retries_done)) in seen.iter().enumerate() {
+        assert_eq!(label.as_deref(), Some("job-7"));
+        assert_eq!(*retries_done, i as u32);
+        let id = request_id.as_deref().expect("the mock sends a request-id");
+        assert!(id.starts_with("req_mock_"), "{id}");
+    }
+    assert_ne!(seen[0].1, seen[1].1, "each attempt has its own request id");
+    // The label is the caller's: it is never sent.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        assert!(request.headers.values().all(|v| v.as_bytes() != b"job-7"));
+        assert!(!String::from_utf8_lossy(&request.body).contains("job-7"));
+    }
+}
+
 async fn a_connection_refused_is_retried_then_reported(rt: Rt) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -508,6 +552,7 @@ on_all_runtimes!(
     an_error_event_before_content_is_retried_on_request,
     x_should_retry_and_retry_after_are_obeyed,
     the_retry_count_header_numbers_the_attempts,
+    the_retry_callback_names_the_call,
     a_connection_refused_is_retried_then_reported,
     the_total_deadline_bounds_retries,
 );

@@ -14,6 +14,8 @@ mod orphans;
 mod query_from_env;
 mod rt_env;
 mod runtime_detection;
+#[cfg(all(feature = "tracing", feature = "backend-api"))]
+mod tracing;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

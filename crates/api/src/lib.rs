@@ -42,6 +42,7 @@ mod options;
 mod resources;
 mod runtime;
 mod stream;
+mod trace;
 
 pub use agent::ToolRunner;
 pub use auth::ApiKey;

@@ -34,6 +34,7 @@ pub struct RequestOptions {
     max_retries: Option<u32>,
     retry_policy: Option<RetryPolicy>,
     headers: Vec<(String, String)>,
+    label: Option<String>,
 }
 
 impl RequestOptions {
@@ -78,6 +79,14 @@ impl RequestOptions {
         self
     }
 
+    /// A label for the call, passed to the retry callback
+    /// ([`RetryEvent::label`](claude_kit_core::policy::retry::RetryEvent::label)) so that it
+    /// can tell which of many calls is being retried. Never sent to the API.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
     /// A header to send (replacing a client default of the same name), e.g. `anthropic-beta`.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -91,6 +100,7 @@ pub(crate) struct Settings {
     timeouts: Timeouts,
     retry: RetryPolicy,
     headers: Vec<(HeaderName, HeaderValue)>,
+    label: Option<std::sync::Arc<str>>,
 }
 
 impl Settings {
@@ -99,7 +109,13 @@ impl Settings {
             timeouts,
             retry,
             headers: Vec::new(),
+            label: None,
         }
+    }
+
+    /// The caller's label for the call (for the retry callback).
+    pub(crate) fn label(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 
     /// The deadlines of each call.
@@ -132,6 +148,9 @@ impl Settings {
         }
         if let Some(retries) = options.max_retries {
             settings.retry = settings.retry.max_retries(retries);
+        }
+        if let Some(label) = options.label {
+            settings.label = Some(label.into());
         }
         for (name, value) in options.headers {
             let (name, value) = parse_header(&name, &value)?;

@@ -64,6 +64,8 @@ pub struct MessageStream {
     finished: bool,
     /// Redacted from every error the stream reports.
     secrets: Secrets,
+    /// Counts for the `stream finished` trace event.
+    stats: crate::trace::StreamStats,
 }
 
 /// The most events held back while waiting for the first content (see `prefetch`); pings are
@@ -91,6 +93,7 @@ impl MessageStream {
             prefetched_bytes: 0,
             finished: false,
             secrets,
+            stats: crate::trace::StreamStats::start(),
         }
     }
 
@@ -176,8 +179,11 @@ impl MessageStream {
             let error = error
                 .with_request_id(self.request_id())
                 .redact(&self.secrets);
+            let request_id = self.meta.request_id();
+            self.stats.end(None, request_id);
             return Poll::Ready(Some(Err(error)));
         }
+        self.stats.event();
         Poll::Ready(Some(item))
     }
 }
@@ -213,11 +219,16 @@ impl MessageStream {
             }
             if self.body_done {
                 self.finished = true;
+                let request_id = self.meta.request_id();
+                self.stats.end(None, request_id);
                 return Poll::Ready(None);
             }
             match self.body.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => self.decoder.push(&chunk),
+                Poll::Ready(Some(Ok(chunk))) => {
+                    self.stats.chunk(chunk.len());
+                    self.decoder.push(&chunk);
+                }
                 Poll::Ready(Some(Err(error))) => {
                     self.body_done = true;
                     self.pending_error = Some(Box::new(error));
@@ -247,6 +258,11 @@ impl MessageStream {
         self.finished = true;
         self.body_done = true;
         self.body.close();
+        #[cfg(feature = "tracing")]
+        {
+            let request_id = self.meta.request_id();
+            self.stats.end(self.decoder.snapshot(), request_id);
+        }
         Poll::Ready(None)
     }
 }

@@ -27,6 +27,7 @@ mod query;
 mod runtime;
 mod session;
 pub mod sessions;
+mod trace;
 
 pub use callbacks::{
     CanUseTool, HookCallback, HookEvent, HookInput, HookMatcher, HookOutput, PermissionDecision,

@@ -180,6 +180,7 @@ impl Engine {
         let call = retry::with_retries(
             &*self.runtime,
             settings.retry(),
+            settings.label(),
             &self.secrets,
             |retries_done| {
                 attempt(Attempt {
@@ -188,12 +189,17 @@ impl Engine {
                 })
             },
         );
-        claude_kit_rt::timeout_at(&*self.runtime, total_at, call)
+        let outcome = claude_kit_rt::timeout_at(&*self.runtime, total_at, call)
             .await
             .map_err(|_| Error::Timeout {
                 phase: TimeoutPhase::Total,
                 after: settings.timeouts().total,
-            })?
+            })
+            .and_then(|outcome| outcome);
+        if let Err(error) = &outcome {
+            crate::trace::failed(error);
+        }
+        outcome
     }
 
     /// One attempt: waits for admission (concurrency and rate limits), sends the request and
@@ -233,6 +239,11 @@ impl Engine {
         let response = self.send(request, &deadlines).await?;
         let (mut parts, body) = response.into_parts();
         deadlines.headers_received(self.runtime.now());
+        crate::trace::answered(
+            attempt.retries_done + 1,
+            parts.status,
+            crate::meta::request_id(&parts.headers),
+        );
         hide_echoed_secrets(&mut parts.headers, &self.secrets);
         self.admission.observe(&parts.headers, self.runtime.now());
         // The total bound is the call's own timer (see `call`): a body's watches idle and drain.
@@ -327,6 +338,7 @@ impl Engine {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Response<T>> {
+        let span = crate::trace::call(&method, path, None, false, settings.label());
         let call = self.call(settings, |attempt| {
             let (method, body) = (&method, &body);
             async move {
@@ -339,7 +351,7 @@ impl Engine {
                 Ok(Response::new(value, meta))
             }
         });
-        Box::pin(call).await
+        Box::pin(crate::trace::in_span(span, call)).await
     }
 
     /// Reads a JSON body of at most the configured size and decodes it; `what` names it in

@@ -50,6 +50,7 @@ impl From<Error> for Failed {
 pub(crate) async fn with_retries<T, F, Fut>(
     runtime: &dyn Runtime,
     policy: &RetryPolicy,
+    label: Option<&str>,
     secrets: &Secrets,
     mut attempt: F,
 ) -> Result<T>
@@ -84,11 +85,16 @@ where
         ) {
             Decision::GiveUp => return Err(failed.error),
             Decision::RetryAt(at) => {
-                policy.notify(&RetryEvent::new(
-                    &failure,
-                    retries_done,
+                crate::trace::retrying(
+                    retries_done + 1,
                     at.saturating_duration_since(now),
-                ));
+                    &failed.error,
+                );
+                policy.notify(
+                    &RetryEvent::new(&failure, retries_done, at.saturating_duration_since(now))
+                        .with_label(label)
+                        .with_request_id(failed.error.request_id()),
+                );
                 runtime.sleep_until(at).await;
                 retries_done += 1;
             }

@@ -39,8 +39,15 @@ impl<'a> Messages<'a> {
     /// Dropping the future at any point abandons the call: its connection is closed or
     /// returned to the pool, its concurrency permit released, nothing keeps running.
     pub async fn create(&self, request: MessageRequest) -> Result<Response<Message>> {
-        let (body, tokens) = prepare(request, None)?;
         let (engine, settings) = (&**self.engine, &**self.settings);
+        let span = crate::trace::call(
+            &Method::POST,
+            MESSAGES_PATH,
+            Some(&request.model),
+            false,
+            settings.label(),
+        );
+        let (body, tokens) = prepare(request, None)?;
         let call = engine.call(settings, |attempt| {
             let body = &body;
             async move {
@@ -63,12 +70,13 @@ impl<'a> Messages<'a> {
                         .input_tokens
                         .saturating_add(message.usage.output_tokens),
                 );
+                crate::trace::message(&message, meta.request_id());
                 Ok(Response::new(message, meta))
             }
         });
         // Boxed: the call's state machine is several KiB, and futures are often held in bulk
         // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
-        Box::pin(call).await
+        Box::pin(crate::trace::in_span(span, call)).await
     }
 
     /// Creates a message and streams the reply as it is generated.
@@ -79,8 +87,15 @@ impl<'a> Messages<'a> {
     /// read as you poll the [`MessageStream`], with at most the idle timeout between two
     /// chunks.
     pub async fn stream(&self, request: MessageRequest) -> Result<MessageStream> {
-        let (body, tokens) = prepare(request, Some(true))?;
         let (engine, settings) = (&**self.engine, &**self.settings);
+        let span = crate::trace::call(
+            &Method::POST,
+            MESSAGES_PATH,
+            Some(&request.model),
+            true,
+            settings.label(),
+        );
+        let (body, tokens) = prepare(request, Some(true))?;
         let call = engine.call(settings, |attempt| {
             let body = &body;
             async move {
@@ -120,7 +135,7 @@ impl<'a> Messages<'a> {
         });
         // Boxed: the call's state machine is several KiB, and futures are often held in bulk
         // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
-        Box::pin(call).await
+        Box::pin(crate::trace::in_span(span, call)).await
     }
 
     /// Counts the input tokens `request` would use, without creating a message

@@ -183,6 +183,7 @@ pub(super) fn route(
 
 /// Notes what the stdin-closing rule needs; returns whether `frame` is an error result.
 pub(super) fn note_frame(shared: &Shared, frame: &Frame) -> bool {
+    crate::trace::frame(frame);
     let mut changed = false;
     let mut error_result = false;
     {

@@ -54,7 +54,11 @@ pub(super) async fn answer(callbacks: &Callbacks, request: Value) -> Result<Valu
             };
             let request = PermissionRequest::from_wire(&request);
             let input = request.input.clone();
-            Ok(callback.call(request).await.to_wire(&input))
+            let tool = request.tool_name.clone();
+            let wire = callback.call(request).await.to_wire(&input);
+            let behavior = wire.get("behavior").and_then(Value::as_str).unwrap_or("");
+            crate::trace::permission(&tool, behavior);
+            Ok(wire)
         }
         "hook_callback" => {
             let id = request
@@ -68,7 +72,9 @@ pub(super) async fn answer(callbacks: &Callbacks, request: Value) -> Result<Valu
                 .ok_or_else(|| format!("No hook callback found for ID: {id}"))?;
             let input = HookInput::from_wire(&request);
             let event = input.event.clone();
-            Ok(callback.call(input).await.to_wire(&event))
+            let output = callback.call(input).await;
+            crate::trace::hook(&event, output.permission_decision.as_deref());
+            Ok(output.to_wire(&event))
         }
         "mcp_message" => {
             let server = request.get("server_name").and_then(Value::as_str);

@@ -286,9 +286,21 @@ struct OriginPrefix(ErrorOrigin, StatusCode);
 impl fmt::Display for OriginPrefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            ErrorOrigin::Http => write!(f, "{} ", self.1),
+            ErrorOrigin::Http => match status_reason(self.1) {
+                Some(reason) => write!(f, "{} {reason} ", self.1.as_u16()),
+                None => write!(f, "{} ", self.1.as_u16()),
+            },
             ErrorOrigin::Stream => f.write_str("error event in the stream: "),
         }
+    }
+}
+
+/// The reason phrase shown after a status code: the standard one, and `Overloaded` for the
+/// API's own 529 (which `http` does not know).
+fn status_reason(status: StatusCode) -> Option<&'static str> {
+    match status.as_u16() {
+        529 => Some("Overloaded"),
+        _ => status.canonical_reason(),
     }
 }
 
@@ -562,6 +574,19 @@ impl Error {
             Error::Api { kind, .. } => Some(kind),
             _ => None,
         }
+    }
+
+    /// Whether a deadline passed ([`Error::Timeout`], any phase).
+    ///
+    /// ```
+    /// use claude_kit_core::{Error, TimeoutPhase};
+    ///
+    /// let error = Error::Timeout { phase: TimeoutPhase::Idle, after: std::time::Duration::from_secs(60) };
+    /// assert!(error.is_timeout());
+    /// assert!(!Error::decode("bad JSON").is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
     }
 
     /// The `request-id` of the response that failed, when there was one.

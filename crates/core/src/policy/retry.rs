@@ -203,6 +203,12 @@ pub struct RetryEvent<'a> {
     pub retries_done: u32,
     /// How long the driver waits before the retry.
     pub delay: Duration,
+    /// The label the caller gave the call (the API backend's `RequestOptions::label`), to
+    /// tell which call of many is being retried.
+    pub label: Option<&'a str>,
+    /// The `request-id` of the failed attempt's response, when it had one (quote it to
+    /// support).
+    pub request_id: Option<&'a str>,
 }
 
 impl<'a> RetryEvent<'a> {
@@ -214,7 +220,21 @@ impl<'a> RetryEvent<'a> {
             failure,
             retries_done,
             delay,
+            label: None,
+            request_id: None,
         }
+    }
+
+    /// The event with the call's label.
+    pub fn with_label(mut self, label: Option<&'a str>) -> Self {
+        self.label = label;
+        self
+    }
+
+    /// The event with the failed attempt's `request-id`.
+    pub fn with_request_id(mut self, request_id: Option<&'a str>) -> Self {
+        self.request_id = request_id;
+        self
     }
 }
 
@@ -249,6 +269,36 @@ impl fmt::Debug for RetryPolicy {
             .field("retry_if", &self.predicate.as_ref().map(|_| "<fn>"))
             .field("on_retry", &self.on_retry.as_ref().map(|_| "<fn>"))
             .finish()
+    }
+}
+
+impl Error {
+    /// Whether the error is transient, so that the same request may succeed later: what the
+    /// built-in retry rule retries — 408, 409, 429 and 5xx statuses (529 overloaded
+    /// included), connections that failed or broke, connect / response / idle timeouts — and
+    /// `error` events of those kinds inside a stream (overloaded, rate limit, internal,
+    /// timeout). Judged as a first failure with nothing handed to the caller yet, without the
+    /// response's `x-should-retry` header; the total deadline, decoding and configuration
+    /// errors are not transient.
+    ///
+    /// ```
+    /// use claude_kit_core::Error;
+    /// use http::StatusCode;
+    ///
+    /// let overloaded = Error::api(StatusCode::from_u16(529).unwrap(), None, br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
+    /// assert!(overloaded.is_retryable());
+    /// assert!(overloaded.to_string().starts_with("529 Overloaded overloaded_error"), "{overloaded}");
+    /// let invalid = Error::api(StatusCode::BAD_REQUEST, None, b"max_tokens: required");
+    /// assert!(!invalid.is_retryable());
+    /// assert!(!Error::decode("bad JSON").is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        let headers = HeaderMap::new();
+        Failure::classify(self, Some(&headers), false).is_some_and(|failure| {
+            RetryPolicy::new()
+                .retry_stream_errors(true)
+                .is_retryable(&failure)
+        })
     }
 }
 
@@ -511,6 +561,51 @@ fn positive_secs(secs: f64) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_say_whether_they_are_transient() {
+        use crate::redact::Secrets;
+        let status = |code: u16| Error::api(StatusCode::from_u16(code).unwrap(), None, b"");
+        for code in [408, 409, 429, 500, 502, 503, 504, 529] {
+            assert!(status(code).is_retryable(), "{code}");
+        }
+        for code in [400, 401, 403, 404, 413, 422] {
+            assert!(!status(code).is_retryable(), "{code}");
+        }
+        let event = |kind: &str| {
+            let data = format!(r#"{{"type":"error","error":{{"type":"{kind}","message":"m"}}}}"#);
+            Error::stream_event(data.as_bytes(), &Secrets::none())
+        };
+        assert!(event("overloaded_error").is_retryable());
+        assert!(!event("invalid_request_error").is_retryable());
+        let timeout = |phase| Error::Timeout {
+            phase,
+            after: Duration::from_secs(1),
+        };
+        assert!(timeout(TimeoutPhase::Idle).is_retryable());
+        assert!(timeout(TimeoutPhase::Idle).is_timeout());
+        assert!(!timeout(TimeoutPhase::Total).is_retryable());
+        assert!(timeout(TimeoutPhase::Total).is_timeout());
+        assert!(Error::connect("h:443", std::io::Error::other("refused")).is_retryable());
+        assert!(Error::transport(std::io::Error::other("reset")).is_retryable());
+        assert!(!Error::config("no key").is_retryable());
+        assert!(!Error::closed("client closed").is_retryable());
+    }
+
+    #[test]
+    fn status_529_reads_overloaded() {
+        let error = Error::api(
+            StatusCode::from_u16(529).unwrap(),
+            Some("req_1".into()),
+            b"",
+        );
+        let text = error.to_string();
+        assert!(text.starts_with("529 Overloaded "), "{text}");
+        assert!(!text.contains("unknown"), "{text}");
+        let unknown = Error::api(StatusCode::from_u16(599).unwrap(), None, b"odd");
+        assert!(unknown.to_string().starts_with("599 "), "{unknown}");
+        assert!(!unknown.to_string().contains("unknown status"), "{unknown}");
+    }
 
     #[test]
     fn debug_names_the_callbacks_without_printing_them() {

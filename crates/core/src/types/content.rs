@@ -153,6 +153,45 @@ impl ContentBlock {
             _ => None,
         }
     }
+
+    /// The block, if it is a `tool_use` (not a `server_tool_use`: the API ran those).
+    pub fn as_tool_use(&self) -> Option<&ToolUseBlock> {
+        match self {
+            ContentBlock::ToolUse(block) => Some(block),
+            _ => None,
+        }
+    }
+
+    /// The reasoning of a `thinking` block.
+    pub fn as_thinking(&self) -> Option<&str> {
+        match self {
+            ContentBlock::Thinking(block) => Some(&block.thinking),
+            _ => None,
+        }
+    }
+
+    /// The citations of a `text` block, as the API sent them (empty for other blocks and
+    /// for text without citations).
+    ///
+    /// ```
+    /// use claude_kit_core::types::ContentBlock;
+    ///
+    /// let block: ContentBlock = serde_json::from_str(
+    ///     r#"{"type":"text","text":"Paris.","citations":[{"type":"char_location","cited_text":"Paris is the capital","document_index":0,"start_char_index":0,"end_char_index":20}]}"#,
+    /// ).unwrap();
+    /// assert_eq!(block.as_text(), Some("Paris."));
+    /// assert_eq!(block.citations()[0]["cited_text"], "Paris is the capital");
+    /// assert!(ContentBlock::text("no sources").citations().is_empty());
+    /// ```
+    pub fn citations(&self) -> &[Value] {
+        match self {
+            ContentBlock::Text(TextBlock {
+                citations: Some(citations),
+                ..
+            }) => citations,
+            _ => &[],
+        }
+    }
 }
 
 impl Serialize for ContentBlock {

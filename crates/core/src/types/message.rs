@@ -68,6 +68,37 @@ impl Message {
         })
     }
 
+    /// The reasoning of all `thinking` blocks, concatenated (empty without extended
+    /// thinking; `redacted_thinking` blocks have none to show).
+    ///
+    /// ```
+    /// use claude_kit_core::types::Message;
+    ///
+    /// let message: Message = serde_json::from_str(r#"{"id":"msg_1","type":"message","role":"assistant","model":"m",
+    ///     "content":[{"type":"thinking","thinking":"2 + 2 is 4.","signature":"sig"},
+    ///                {"type":"text","text":"4","citations":null},
+    ///                {"type":"tool_use","id":"toolu_1","name":"calc","input":{"expr":"2+2"}}],
+    ///     "stop_reason":"tool_use","usage":{"input_tokens":3,"output_tokens":5}}"#).unwrap();
+    /// assert_eq!(message.thinking(), "2 + 2 is 4.");
+    /// assert_eq!(message.text(), "4");
+    /// assert_eq!(message.tool_uses().next().unwrap().name, "calc");
+    /// assert_eq!(message.citations().count(), 0);
+    /// ```
+    pub fn thinking(&self) -> String {
+        let mut thinking = String::new();
+        for block in &self.content {
+            if let Some(part) = block.as_thinking() {
+                thinking.push_str(part);
+            }
+        }
+        thinking
+    }
+
+    /// The citations of every `text` block, in order.
+    pub fn citations(&self) -> impl Iterator<Item = &serde_json::Value> {
+        self.content.iter().flat_map(ContentBlock::citations)
+    }
+
     /// The assistant turn that records this message in a conversation's history.
     pub fn to_assistant_turn(&self) -> super::MessageParam {
         super::MessageParam {
