@@ -116,6 +116,103 @@ impl MessageRequest {
         self
     }
 
+    /// Sets nucleus sampling (`top_p`).
+    pub fn top_p(mut self, top_p: f32) -> Self {
+        self.top_p = Some(top_p);
+        self
+    }
+
+    /// Sets top-k sampling (`top_k`).
+    pub fn top_k(mut self, top_k: u32) -> Self {
+        self.top_k = Some(top_k);
+        self
+    }
+
+    /// Adds a sequence that stops generation (`stop_sequences`); the reply's `stop_reason`
+    /// is then `stop_sequence`.
+    pub fn stop_sequence(mut self, sequence: impl Into<String>) -> Self {
+        self.stop_sequences.push(sequence.into());
+        self
+    }
+
+    /// Sets how the model must use the tools.
+    ///
+    /// ```
+    /// use claude_kit_core::types::{MessageRequest, ThinkingConfig, ToolChoice};
+    /// use serde_json::json;
+    ///
+    /// let request = MessageRequest::new("claude-sonnet-4-5", 2048)
+    ///     .user("What's the weather in Paris?")
+    ///     .tool_choice(ToolChoice::tool("get_weather").disable_parallel_tool_use())
+    ///     .thinking(ThinkingConfig::enabled(1024))
+    ///     .top_k(40)
+    ///     .stop_sequence("\n\nHuman:")
+    ///     .metadata_user_id("user-42")
+    ///     .service_tier("standard_only");
+    /// let json = serde_json::to_value(&request).unwrap();
+    /// assert_eq!(json["tool_choice"], json!({"type": "tool", "name": "get_weather", "disable_parallel_tool_use": true}));
+    /// assert_eq!(json["thinking"], json!({"type": "enabled", "budget_tokens": 1024}));
+    /// assert_eq!(json["top_k"], 40);
+    /// assert_eq!(json["stop_sequences"], json!(["\n\nHuman:"]));
+    /// assert_eq!(json["metadata"], json!({"user_id": "user-42"}));
+    /// assert_eq!(json["service_tier"], "standard_only");
+    /// // And back: unknown fields included.
+    /// let back: MessageRequest = serde_json::from_value(json).unwrap();
+    /// assert_eq!(back, request);
+    /// ```
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = Some(choice);
+        self
+    }
+
+    /// Sets extended thinking.
+    pub fn thinking(mut self, thinking: ThinkingConfig) -> Self {
+        self.thinking = Some(thinking);
+        self
+    }
+
+    /// Sets `metadata.user_id`: an opaque id of the end user (a hash or UUID, never a name
+    /// or an address), which the API uses to detect abuse.
+    pub fn metadata_user_id(mut self, user_id: impl Into<String>) -> Self {
+        let mut metadata = match self.metadata.take() {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        metadata.insert("user_id".into(), Value::String(user_id.into()));
+        self.metadata = Some(Value::Object(metadata));
+        self
+    }
+
+    /// Sets `service_tier`: `auto` (priority capacity when available) or `standard_only`.
+    pub fn service_tier(self, tier: impl Into<String>) -> Self {
+        self.extra_field("service_tier", Value::String(tier.into()))
+    }
+
+    /// Asks for structured output: the reply's text is JSON matching `schema`
+    /// (`output_format: {"type": "json_schema", "schema": …}`; the API may require the
+    /// structured-outputs beta header, see [`RequestOptions::header`]).
+    ///
+    /// [`RequestOptions::header`]: https://docs.rs/claude-kit/latest/claude_kit/struct.RequestOptions.html#method.header
+    ///
+    /// ```
+    /// use claude_kit_core::types::MessageRequest;
+    /// use serde_json::json;
+    ///
+    /// let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
+    ///     "required": ["answer"], "additionalProperties": false});
+    /// let request = MessageRequest::new("claude-sonnet-4-5", 256)
+    ///     .user("2 + 2?")
+    ///     .json_schema_output(schema.clone());
+    /// let json = serde_json::to_value(&request).unwrap();
+    /// assert_eq!(json["output_format"], json!({"type": "json_schema", "schema": schema}));
+    /// ```
+    pub fn json_schema_output(self, schema: Value) -> Self {
+        self.extra_field(
+            "output_format",
+            serde_json::json!({"type": "json_schema", "schema": schema}),
+        )
+    }
+
     /// Sets a body field this type does not model.
     pub fn extra_field(mut self, name: impl Into<String>, value: Value) -> Self {
         self.extra.insert(name.into(), value);
@@ -203,6 +300,61 @@ pub enum ToolChoice {
     None,
 }
 
+impl ToolChoice {
+    /// The model decides whether to call a tool.
+    pub fn auto() -> Self {
+        ToolChoice::Auto {
+            disable_parallel_tool_use: None,
+        }
+    }
+
+    /// The model must call one of the tools.
+    pub fn any() -> Self {
+        ToolChoice::Any {
+            disable_parallel_tool_use: None,
+        }
+    }
+
+    /// The model must call the tool `name`.
+    pub fn tool(name: impl Into<String>) -> Self {
+        ToolChoice::Tool {
+            name: name.into(),
+            disable_parallel_tool_use: None,
+        }
+    }
+
+    /// The model may not call tools.
+    pub fn none() -> Self {
+        ToolChoice::None
+    }
+
+    /// At most one tool call per turn (no effect on [`ToolChoice::None`]).
+    ///
+    /// ```
+    /// use claude_kit_core::types::ToolChoice;
+    ///
+    /// let json = serde_json::to_value(ToolChoice::any().disable_parallel_tool_use()).unwrap();
+    /// assert_eq!(json, serde_json::json!({"type": "any", "disable_parallel_tool_use": true}));
+    /// assert_eq!(serde_json::to_value(ToolChoice::none()).unwrap(), serde_json::json!({"type": "none"}));
+    /// ```
+    pub fn disable_parallel_tool_use(mut self) -> Self {
+        match &mut self {
+            ToolChoice::Auto {
+                disable_parallel_tool_use,
+            }
+            | ToolChoice::Any {
+                disable_parallel_tool_use,
+            }
+            | ToolChoice::Tool {
+                disable_parallel_tool_use,
+                ..
+            } => *disable_parallel_tool_use = Some(true),
+            ToolChoice::None => {}
+        }
+        self
+    }
+}
+
 /// Extended thinking configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -214,4 +366,24 @@ pub enum ThinkingConfig {
     },
     /// Do not think.
     Disabled,
+    /// The model decides how much to think (`{"type": "adaptive"}`, on the models that
+    /// support it).
+    Adaptive,
+}
+
+impl ThinkingConfig {
+    /// Thinking with up to `budget_tokens` tokens (at least 1,024, less than `max_tokens`).
+    ///
+    /// ```
+    /// use claude_kit_core::types::ThinkingConfig;
+    /// use serde_json::json;
+    ///
+    /// assert_eq!(serde_json::to_value(ThinkingConfig::enabled(2048)).unwrap(),
+    ///     json!({"type": "enabled", "budget_tokens": 2048}));
+    /// assert_eq!(serde_json::to_value(ThinkingConfig::Adaptive).unwrap(), json!({"type": "adaptive"}));
+    /// assert_eq!(serde_json::to_value(ThinkingConfig::Disabled).unwrap(), json!({"type": "disabled"}));
+    /// ```
+    pub fn enabled(budget_tokens: u32) -> Self {
+        ThinkingConfig::Enabled { budget_tokens }
+    }
 }
