@@ -223,12 +223,16 @@ pub(crate) struct StreamStats {
 }
 
 impl StreamStats {
-    /// Counts from now (the response headers have arrived), inside the current span.
+    /// Counts from now (the response headers have arrived), inside the current span. When no
+    /// subscriber wants stream events, nothing is captured and [`end`](Self::end) reports
+    /// nothing.
     #[inline]
     pub(crate) fn start() -> Self {
+        #[cfg(feature = "tracing")]
+        let wanted = tracing::enabled!(target: "claude_kit::stream", tracing::Level::INFO);
         Self {
             #[cfg(feature = "tracing")]
-            span: current(),
+            span: if wanted { current() } else { Span::none() },
             #[cfg(feature = "tracing")]
             started: std::time::Instant::now(),
             #[cfg(feature = "tracing")]
@@ -238,7 +242,7 @@ impl StreamStats {
             #[cfg(feature = "tracing")]
             bytes: 0,
             #[cfg(feature = "tracing")]
-            reported: false,
+            reported: !wanted,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Our client, `claude_kit::Client`, on tokio, smol or async-std.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use claude_kit::{ContentDelta, StreamEvent};
 fn build_client(args: &Args, runtime: Arc<dyn Runtime>) -> Result<Client, String> {
     let mut builder = Client::builder();
     if args.http2 {
-        let transport = claude_kit_hyper::HyperTransport::builder(runtime.clone())
+        let transport = claude_kit::HyperTransport::builder(runtime.clone())
             .http2_prior_knowledge()
             .build()
             .map_err(|e| format!("cannot build the HTTP/2 transport: {e}"))?;
@@ -175,10 +176,14 @@ async fn many(client: Client, args: &Args) -> ManyResult {
     }
 }
 
-/// `many-streams` mode for our client, on one thread (see the crate docs).
-pub(crate) fn many_streams(args: &Args) -> Result<String, String> {
-    let before = procfs::cpu();
-    let result = match args.runtime {
+/// Runs `work` with a client of `args.runtime` on this one thread: a current-thread tokio
+/// runtime, a private smol `Executor` run by `block_on`, or (async-std has no single-thread
+/// mode) `block_on` plus its pool.
+fn on_one_thread<T, F: Future<Output = T>>(
+    args: &Args,
+    work: impl FnOnce(Client) -> F,
+) -> Result<T, String> {
+    Ok(match args.runtime {
         RuntimeKind::Tokio => {
             let tokio_rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -186,19 +191,25 @@ pub(crate) fn many_streams(args: &Args) -> Result<String, String> {
                 .map_err(|e| format!("cannot start tokio: {e}"))?;
             let runtime = Arc::new(TokioRuntime::from_handle(tokio_rt.handle().clone()));
             let client = build_client(args, runtime)?;
-            tokio_rt.block_on(many(client, args))
+            tokio_rt.block_on(work(client))
         }
         RuntimeKind::Smol => {
             let executor = Arc::new(async_executor::Executor::new());
             let client =
                 build_client(args, Arc::new(SmolRuntime::with_executor(executor.clone())))?;
-            smol::block_on(executor.run(many(client, args)))
+            smol::block_on(executor.run(work(client)))
         }
         RuntimeKind::AsyncStd => {
             let client = build_client(args, Arc::new(AsyncStdRuntime::new()))?;
-            async_std::task::block_on(many(client, args))
+            async_std::task::block_on(work(client))
         }
-    };
+    })
+}
+
+/// `many-streams` mode for our client, on one thread (see the crate docs).
+pub(crate) fn many_streams(args: &Args) -> Result<String, String> {
+    let before = procfs::cpu();
+    let result = on_one_thread(args, |client| many(client, args))?;
     Ok(crate::report_many(
         "claude-kit",
         args.runtime.name(),
@@ -235,27 +246,7 @@ pub(crate) fn latency(args: &Args) -> Result<String, String> {
         timings
     }
     let before = procfs::cpu();
-    let timings = match args.runtime {
-        RuntimeKind::Tokio => {
-            let tokio_rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start tokio: {e}"))?;
-            let runtime = Arc::new(TokioRuntime::from_handle(tokio_rt.handle().clone()));
-            let client = build_client(args, runtime)?;
-            tokio_rt.block_on(run(client, args))
-        }
-        RuntimeKind::Smol => {
-            let executor = Arc::new(async_executor::Executor::new());
-            let client =
-                build_client(args, Arc::new(SmolRuntime::with_executor(executor.clone())))?;
-            smol::block_on(executor.run(run(client, args)))
-        }
-        RuntimeKind::AsyncStd => {
-            let client = build_client(args, Arc::new(AsyncStdRuntime::new()))?;
-            async_std::task::block_on(run(client, args))
-        }
-    };
+    let timings = on_one_thread(args, |client| run(client, args))?;
     Ok(latency::report(
         "claude-kit",
         args.runtime.name(),

@@ -189,13 +189,13 @@ impl Engine {
                 })
             },
         );
-        let outcome = claude_kit_rt::timeout_at(&*self.runtime, total_at, call)
-            .await
-            .map_err(|_| Error::Timeout {
+        let outcome = match claude_kit_rt::timeout_at(&*self.runtime, total_at, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Timeout {
                 phase: TimeoutPhase::Total,
                 after: settings.timeouts().total,
-            })
-            .and_then(|outcome| outcome);
+            }),
+        };
         if let Err(error) = &outcome {
             crate::trace::failed(error);
         }
