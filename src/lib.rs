@@ -38,6 +38,9 @@
 //! | `backend-api` | the Messages API backend (`claude-kit-api`): [`Client`], [`backend::ApiBackend`], … |
 //! | `runtime-tokio`, `runtime-smol`, `runtime-async-std` | one runtime adapter each; no backend, no TLS |
 //! | `rustls-ring`, `webpki-roots` | TLS: rustls with the ring provider; Mozilla's roots |
+//! | `tracing` (default) | spans and events for `tracing` subscribers (never the key or message contents) |
+//! | `http2` | HTTP/2 in the built-in transport (ALPN on TLS, prior knowledge on request) |
+//! | `schemars` | tool input schemas and structured outputs from Rust types (`#[derive(JsonSchema)]`) |
 //!
 //! `--no-default-features --features smol` is the whole SDK on smol. Features are additive;
 //! without a TLS feature `http://` works and `https://` fails when the client is built, with an
@@ -127,6 +130,13 @@ pub use claude_kit_core::{
 #[cfg(all(feature = "http2", feature = "backend-api"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
 pub use claude_kit_hyper::{HyperTransport, HyperTransportBuilder};
+
+/// The `schemars` crate, for `#[derive(JsonSchema)]` on tool inputs and structured outputs
+/// (feature `schemars`; see [`types::Tool::from_schema`], [`tools::ToolFn::from_schema`],
+/// [`MessageRequest::output_schema`] and [`Message::parse`]).
+#[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+pub use schemars;
 
 /// The README's examples, compiled as doc tests.
 #[cfg(all(doctest, feature = "backend-api"))]

@@ -30,7 +30,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::tools::{AgentOutcome, ToolRunner};
-use crate::types::{Content, ContentDelta, MessageParam, Tool};
+use crate::types::{Content, ContentDelta, MessageParam, ToolDefinition};
 use crate::{Client, DEFAULT_MAX_TOKENS, Error, Message, MessageRequest, MessageStream, Result};
 use crate::{StreamEvent, Usage};
 
@@ -62,7 +62,7 @@ pub struct SessionState {
 pub struct Session {
     client: Client,
     state: SessionState,
-    tools: Vec<Tool>,
+    tools: Vec<ToolDefinition>,
 }
 
 impl Session {
@@ -134,9 +134,10 @@ impl Session {
     }
 
     /// Offers these tool definitions to the model on every turn (they are not saved). To have
-    /// the tool calls answered, use [`Session::run_tools`].
-    pub fn tools(mut self, tools: Vec<Tool>) -> Self {
-        self.tools = tools;
+    /// the tool calls answered, use [`Session::run_tools`]. Takes your own
+    /// [`Tool`](crate::types::Tool)s and the API's server tools alike.
+    pub fn tools<T: Into<ToolDefinition>>(mut self, tools: impl IntoIterator<Item = T>) -> Self {
+        self.tools = tools.into_iter().map(Into::into).collect();
         self
     }
 

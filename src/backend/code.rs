@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use claude_kit_code::{AgentClient, CodeOptions, Message as CodeMessage, result_error};
 use futures_util::stream;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{AgentOptions, Backend, Conversation, ConversationState, Prompt};
 use crate::tools::{AgentEvent, AgentStream};
@@ -187,7 +187,11 @@ impl Turn {
                     if let ContentBlock::ToolResult(result) = block {
                         self.pending.push_back(Ok(AgentEvent::ToolResult {
                             id: result.tool_use_id.clone(),
-                            content: result_text(result.content.as_ref()),
+                            content: result
+                                .content
+                                .as_ref()
+                                .map(content_text)
+                                .unwrap_or_default(),
                             is_error: result.is_error == Some(true),
                         }));
                     }
@@ -234,19 +238,6 @@ async fn finish_open_turns(client: &AgentClient, open: &AtomicU64) -> Result<()>
         }
     }
     Ok(())
-}
-
-/// The text of a `tool_result`'s content (a string, or text blocks).
-fn result_text(content: Option<&Value>) -> String {
-    match content {
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(blocks)) => blocks
-            .iter()
-            .filter_map(|block| block.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
 }
 
 /// An assistant message holding only `text`, for a result without an assistant frame.

@@ -28,3 +28,4 @@ mod session;
 mod soak;
 mod streaming;
 mod tools;
+mod typed;

@@ -110,6 +110,27 @@ async fn full_run(rt: Rt) {
         .create(MessageRequest::new("claude-test-model", 64).user(SECRET_PROMPT))
         .await
         .expect("the retry succeeds");
+    // A tool loop: a turn that calls a tool, then the answer.
+    let add = claude_kit::tools::ToolFn::new(
+        "add",
+        "Adds two integers",
+        serde_json::json!({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}),
+        |input: serde_json::Value| async move {
+            Ok::<_, claude_kit::tools::ToolError>(
+                input["a"].as_i64().unwrap_or(0) + input["b"].as_i64().unwrap_or(0),
+            )
+        },
+    );
+    let runner = claude_kit::tools::ToolRunner::new(
+        client.clone(),
+        claude_kit::tools::Toolbox::new().with(add),
+    )
+    .max_turns(3);
+    let outcome = runner
+        .run(MessageRequest::new("claude-test-model", 64).user(r#"[[tool:add {"a": 2, "b": 3}]]"#))
+        .await
+        .expect("tool loop");
+    assert!(outcome.turns >= 2, "the tool was called: {outcome:?}");
     // A server that echoes the key into the error message, a header and the request id,
     // retried until the client gives up.
     let script = vec![
@@ -155,9 +176,27 @@ fn check(traces: &str) {
         "request_id=\"req_mock_",
         "http.response.status_code=529",
         "call failed",
+        "gen_ai.operation.name=\"invoke_agent\"",
+        "turns=2",
     ] {
         assert!(traces.contains(expected), "no {expected:?} in:\n{traces}");
     }
+    // The tool loop's model calls and tool calls are inside its turns' spans.
+    let in_turn = |what: &str| {
+        traces.lines().any(|line| {
+            line.contains(what)
+                && line.contains("claude_kit.agent{")
+                && line.contains("claude_kit.agent.turn{turn=")
+        })
+    };
+    assert!(
+        in_turn("gen_ai.tool.name=\"add\""),
+        "no tool call in a turn span:\n{traces}"
+    );
+    assert!(
+        in_turn("stream finished"),
+        "no model call in a turn span:\n{traces}"
+    );
 }
 
 #[test]
@@ -253,4 +292,15 @@ fn agent_traces_never_show_the_key() {
         assert!(traces.contains(expected), "no {expected:?} in:\n{traces}");
     }
     assert_eq!(traces.matches("turn finished").count(), 4, "{traces}");
+    // Each turn is a span inside the CLI process's span, and the permission decision is
+    // recorded inside it.
+    assert!(
+        traces
+            .lines()
+            .any(|line| line.contains("decision=\"allow\"")
+                && line.contains("claude_kit.claude_code{")
+                && line.contains("pid=")
+                && line.contains("claude_kit.claude_code.turn")),
+        "the permission decision is not inside a turn span:\n{traces}"
+    );
 }

@@ -34,8 +34,8 @@ use claude_kit_core::agent::{
     AgentEvent, AgentOutcome, AgentStream, HookDecision, ToolCall, ToolOutput, Toolbox,
 };
 use claude_kit_core::types::{
-    Content, ContentBlock, ContentDelta, Message, MessageParam, MessageRequest, Role, StopReason,
-    StreamEvent, Usage,
+    ContentBlock, ContentDelta, Message, MessageParam, MessageRequest, StopReason, StreamEvent,
+    Usage,
 };
 
 use crate::client::Client;
@@ -198,19 +198,34 @@ async fn emit(events: &Option<Events>, event: AgentEvent) {
 
 async fn drive(
     runner: ToolRunner,
-    mut request: MessageRequest,
+    request: MessageRequest,
     events: Option<Events>,
 ) -> Result<AgentOutcome> {
+    let span = crate::trace::agent(&request.model);
+    crate::trace::in_span(span.clone(), drive_in(runner, request, events, span)).await
+}
+
+async fn drive_in(
+    runner: ToolRunner,
+    mut request: MessageRequest,
+    events: Option<Events>,
+    span: crate::trace::Span,
+) -> Result<AgentOutcome> {
     for tool in runner.toolbox.definitions() {
-        if !request.tools.iter().any(|t| t.name == tool.name) {
-            request.tools.push(tool);
+        if !request.tools.iter().any(|t| t.name() == tool.name) {
+            request.tools.push(tool.into());
         }
     }
     let mut usage = Usage::default();
     let mut turns = 0;
     loop {
         turns += 1;
-        let message = model_turn(&runner.client, request.clone(), &events).await?;
+        let turn = crate::trace::agent_turn(turns);
+        let message = crate::trace::in_span(
+            turn.clone(),
+            model_turn(&runner.client, request.clone(), &events),
+        )
+        .await?;
         usage.accumulate(&message.usage);
         request.messages.push(message.to_assistant_turn());
         emit(&events, AgentEvent::TurnComplete(message.clone())).await;
@@ -225,6 +240,7 @@ async fn drive(
             .collect();
         let wants_tools = message.stop_reason == Some(StopReason::ToolUse) && !calls.is_empty();
         if !wants_tools || turns >= runner.max_turns {
+            crate::trace::agent_finished(&span, turns, &usage, &message);
             emit(&events, AgentEvent::Finished(message.clone())).await;
             return Ok(AgentOutcome::new(
                 message,
@@ -243,7 +259,7 @@ async fn drive(
             };
             emit(&events, event).await;
         }
-        let results = run_tools(&runner, calls).await;
+        let results = crate::trace::in_span(turn, run_tools(&runner, calls)).await;
         let mut blocks = Vec::with_capacity(results.len());
         for (id, output) in results {
             blocks.push(ContentBlock::tool_result(
@@ -258,10 +274,7 @@ async fn drive(
             };
             emit(&events, event).await;
         }
-        request.messages.push(MessageParam {
-            role: Role::User,
-            content: Content::Blocks(blocks),
-        });
+        request.messages.push(MessageParam::user(blocks));
     }
 }
 
@@ -303,6 +316,7 @@ async fn run_tool(runner: &ToolRunner, mut call: ToolCall) -> (String, ToolOutpu
         Some(hook) => hook(&call),
         None => HookDecision::Allow,
     };
+    let denied = matches!(decision, HookDecision::Deny(_));
     let mut output = match decision {
         HookDecision::Allow => runner.toolbox.call(&call).await,
         HookDecision::Deny(reason) => ToolOutput::error(reason),
@@ -314,5 +328,6 @@ async fn run_tool(runner: &ToolRunner, mut call: ToolCall) -> (String, ToolOutpu
     if let Some(hook) = &runner.after {
         hook(&call, &mut output);
     }
+    crate::trace::tool_call(&call.name, &call.id, denied, output.is_error);
     (call.id, output)
 }

@@ -191,6 +191,86 @@ pub(crate) fn stream_end(
     });
 }
 
+/// The span of a tool loop run ([`ToolRunner`](crate::ToolRunner)): each turn's span, model
+/// call and tool calls are inside it; turns and token totals are recorded when it ends.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+#[inline]
+pub(crate) fn agent(model: &str) -> Span {
+    #[cfg(feature = "tracing")]
+    {
+        tracing::info_span!(
+            target: "claude_kit::agent",
+            "claude_kit.agent",
+            "gen_ai.system" = "anthropic",
+            "gen_ai.operation.name" = "invoke_agent",
+            "gen_ai.request.model" = model,
+            turns = tracing::field::Empty,
+            "gen_ai.usage.input_tokens" = tracing::field::Empty,
+            "gen_ai.usage.output_tokens" = tracing::field::Empty,
+            "gen_ai.response.finish_reasons" = tracing::field::Empty,
+        )
+    }
+    #[cfg(not(feature = "tracing"))]
+    Span
+}
+
+/// The span of turn `turn` of a tool loop: its model call and its tool calls.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+#[inline]
+pub(crate) fn agent_turn(turn: usize) -> Span {
+    #[cfg(feature = "tracing")]
+    {
+        tracing::info_span!(target: "claude_kit::agent", "claude_kit.agent.turn", turn)
+    }
+    #[cfg(not(feature = "tracing"))]
+    Span
+}
+
+/// A tool call of the loop finished (names and ids only, never input or output).
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+#[inline]
+pub(crate) fn tool_call(name: &str, id: &str, denied: bool, is_error: bool) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        target: "claude_kit::agent",
+        denied,
+        is_error,
+        "gen_ai.tool.name" = name,
+        "gen_ai.tool.call.id" = id,
+        "tool call"
+    );
+}
+
+/// The loop ended after `turns` turns with `usage` in total: recorded on its span and as
+/// an event.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+#[inline]
+pub(crate) fn agent_finished(
+    span: &Span,
+    turns: usize,
+    usage: &claude_kit_core::types::Usage,
+    message: &Message,
+) {
+    #[cfg(feature = "tracing")]
+    {
+        span.record("turns", turns);
+        span.record("gen_ai.usage.input_tokens", usage.input_tokens);
+        span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+        if let Some(reason) = &message.stop_reason {
+            span.record("gen_ai.response.finish_reasons", reason.as_str());
+        }
+        span.in_scope(|| {
+            tracing::info!(
+                target: "claude_kit::agent",
+                turns,
+                "gen_ai.usage.input_tokens" = usage.input_tokens,
+                "gen_ai.usage.output_tokens" = usage.output_tokens,
+                "agent finished"
+            )
+        });
+    }
+}
+
 #[cfg(feature = "tracing")]
 fn error_type(error: &Error) -> &'static str {
     match error {

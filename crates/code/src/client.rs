@@ -66,7 +66,6 @@ impl AgentClient {
         let cli = crate::discover::find_cli(options.cli_path.as_deref())?;
         let session = Box::pin(Session::start(cli, &options, runtime)).await?;
         let info = ServerInfo(session.server_info().clone());
-        crate::trace::started(info.pid(), info.version());
         Ok(Self { session, info })
     }
 

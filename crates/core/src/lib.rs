@@ -12,6 +12,7 @@
 //!   or a test double.
 //!
 //! Library authors depend on this crate and never choose a runtime for their users.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -23,6 +24,9 @@ pub mod jsonl;
 pub mod partial_json;
 pub mod policy;
 pub mod redact;
+#[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+pub mod schema;
 pub mod sse;
 pub mod stream;
 pub mod transport;

@@ -111,6 +111,7 @@ impl Session {
                 }
             };
         let (request, hooks) = options.initialize_request();
+        let trace = crate::trace::Trace::new(child.id());
         let shared = Arc::new(Shared {
             cli: cli.clone(),
             runtime: runtime.clone(),
@@ -130,6 +131,7 @@ impl Session {
             exited: Flag::default(),
             run: Mutex::new(RunState::default()),
             run_changed: event_listener::Event::new(),
+            trace,
         });
         let callbacks = Arc::new(Callbacks {
             can_use_tool: options.can_use_tool.clone(),
@@ -146,14 +148,14 @@ impl Session {
         let max_line = options.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE_BYTES);
         let reader = rt::spawn(
             &*runtime,
-            read_stdout(
+            shared.trace.in_session(read_stdout(
                 shared.clone(),
                 stdout,
                 messages_tx,
                 callbacks,
                 max_line,
                 shutdown.clone(),
-            ),
+            )),
         );
         let stderr_task = rt::spawn(
             &*runtime,
@@ -172,6 +174,11 @@ impl Session {
             .initialize_timeout
             .unwrap_or(DEFAULT_INITIALIZE_TIMEOUT);
         session.server_info = session.request(request, timeout).await?;
+        let info = &session.server_info;
+        session.shared.trace.started(
+            info.get("pid").and_then(Value::as_u64),
+            info.get("claude_code_version").and_then(Value::as_str),
+        );
         Ok(session)
     }
 
@@ -243,6 +250,7 @@ impl SessionInput {
     pub(crate) async fn send_user(&self, frame: &Value) -> Result<()> {
         let mut line = frame.to_string();
         line.push('\n');
+        self.shared.trace.prompt_sent();
         let write = write_line(&self.shared, &line);
         match rt::timeout(&*self.shared.runtime, self.timeout, write).await {
             Ok(result) => result,

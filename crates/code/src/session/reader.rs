@@ -162,7 +162,12 @@ pub(super) fn route(
             None
         }
         Inbound::Request { id, request } => {
-            let handler = handle(shared.clone(), callbacks.clone(), id.clone(), request);
+            let handler = shared.trace.in_turn(handle(
+                shared.clone(),
+                callbacks.clone(),
+                id.clone(),
+                request,
+            ));
             let task = rt::spawn(&*shared.runtime, handler);
             control.handlers.insert(id, task);
             None
@@ -183,7 +188,7 @@ pub(super) fn route(
 
 /// Notes what the stdin-closing rule needs; returns whether `frame` is an error result.
 pub(super) fn note_frame(shared: &Shared, frame: &Frame) -> bool {
-    crate::trace::frame(frame);
+    shared.trace.frame(frame);
     let mut changed = false;
     let mut error_result = false;
     {

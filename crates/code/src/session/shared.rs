@@ -30,6 +30,7 @@ pub(super) struct Shared {
     pub(super) exited: Flag,
     pub(super) run: Mutex<RunState>,
     pub(super) run_changed: event_listener::Event,
+    pub(super) trace: crate::trace::Trace,
 }
 
 /// The control protocol's state with the waiters and handlers it routes to.

@@ -119,8 +119,8 @@ type Handler = dyn Fn(Value) -> BoxFuture<'static, ToolOutput> + Send + Sync;
 /// mismatch is answered to the model as an error result, so the model can correct itself. The
 /// output is any `Serialize` type: a `String` is sent as is, anything else as JSON.
 ///
-/// The schema is a hand-written JSON schema (`serde_json::Value`); a value generated with
-/// `schemars` (`serde_json::to_value(schemars::schema_for!(Input))`) can be passed too.
+/// The schema is a hand-written JSON schema (`serde_json::Value`), or generated from the
+/// input type with [`ToolFn::from_schema`] (feature `schemars`).
 ///
 /// ```
 /// use claude_kit_core::agent::{ToolError, ToolFn};
@@ -187,14 +187,48 @@ impl ToolFn {
             })
         };
         Self {
-            definition: Tool {
-                name,
-                description: Some(description.into()),
-                input_schema,
-                extra: Default::default(),
-            },
+            definition: Tool::new(name, description, input_schema),
             handler: Arc::new(handler),
         }
+    }
+
+    /// A tool whose input schema is generated from its input type `I` (feature `schemars`).
+    ///
+    /// ```
+    /// use claude_kit_core::agent::{ToolError, ToolFn};
+    ///
+    /// /// Two integers to add.
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Add { a: i64, b: i64 }
+    ///
+    /// let add = ToolFn::from_schema("add", "Adds two integers",
+    ///     |input: Add| async move { Ok::<_, ToolError>(input.a + input.b) });
+    /// assert_eq!(add.definition().input_schema["properties"]["a"]["type"], "integer");
+    /// let output = futures::executor::block_on(add.call(serde_json::json!({"a": 2, "b": 3})));
+    /// assert_eq!(output.content, "5");
+    /// // Input that does not match the type is answered to the model as an error.
+    /// let output = futures::executor::block_on(add.call(serde_json::json!({"a": 2})));
+    /// assert!(output.is_error && output.content.contains("missing field `b`"), "{}", output.content);
+    /// ```
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub fn from_schema<I, O, F, Fut>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        function: F,
+    ) -> Self
+    where
+        I: DeserializeOwned + schemars::JsonSchema + Send + 'static,
+        O: Serialize + Send + 'static,
+        F: Fn(I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
+    {
+        Self::new(
+            name,
+            description,
+            crate::schema::input_schema::<I>(),
+            function,
+        )
     }
 
     /// The definition sent to the model.

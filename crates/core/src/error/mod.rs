@@ -112,6 +112,21 @@ pub enum Error {
         source: Option<DecodeSource>,
     },
 
+    /// The reply is not the structured output it was parsed as
+    /// ([`Message::parse`](crate::types::Message::parse)): no text, not JSON, JSON of another
+    /// shape than the type (the message names the field), cut off at `max_tokens`, or a
+    /// refusal.
+    #[error("the reply is not the expected structured output: {message}")]
+    Output {
+        /// What does not match, and where (bounded).
+        message: String,
+        /// Why the model stopped, when that explains it (`max_tokens`, `refusal`).
+        stop_reason: Option<crate::types::StopReason>,
+        /// The parser's category and position, for JSON that does not parse or match.
+        #[source]
+        source: Option<DecodeSource>,
+    },
+
     /// The client is not set up to make this call (no API key, invalid base URL, no runtime).
     #[error("invalid configuration: {message}")]
     Config {
@@ -436,7 +451,8 @@ impl Error {
             Error::Transport { message, .. }
             | Error::Config { message }
             | Error::AsyncContext { message }
-            | Error::Closed { message } => bound(message),
+            | Error::Closed { message }
+            | Error::Output { message, .. } => bound(message),
             Error::Process {
                 message,
                 stderr_tail,

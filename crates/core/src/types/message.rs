@@ -18,6 +18,7 @@ pub enum Role {
 
 /// A message produced by the model (the response of `POST /v1/messages`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Message {
     /// Unique id, `msg_…`.
     pub id: String,
@@ -99,6 +100,65 @@ impl Message {
         self.content.iter().flat_map(ContentBlock::citations)
     }
 
+    /// Parses the reply's text as JSON into `T`: the structured output asked for with
+    /// [`MessageRequest::json_schema_output`](super::MessageRequest::json_schema_output) (or
+    /// by a prompt). `T` is any `Deserialize` type, or `serde_json::Value`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Output`](crate::Error::Output), saying why: the model refused, the reply has
+    /// no text, was cut off at `max_tokens` before the JSON ended, is not JSON, or is JSON of
+    /// another shape (the serde message names the field and the position).
+    ///
+    /// ```
+    /// use claude_kit_core::types::{Message, StopReason};
+    ///
+    /// #[derive(serde::Deserialize, Debug, PartialEq)]
+    /// struct Answer { answer: i64 }
+    ///
+    /// let reply = |text: &str, stop: &str| -> Message {
+    ///     serde_json::from_value(serde_json::json!({"id": "msg_1", "type": "message", "role": "assistant",
+    ///         "model": "m", "content": [{"type": "text", "text": text}], "stop_reason": stop,
+    ///         "usage": {"input_tokens": 1, "output_tokens": 1}})).unwrap()
+    /// };
+    /// assert_eq!(reply(r#"{"answer": 4}"#, "end_turn").parse::<Answer>()?, Answer { answer: 4 });
+    ///
+    /// let error = reply(r#"{"answer": "four"}"#, "end_turn").parse::<Answer>().unwrap_err();
+    /// assert!(error.to_string().contains("invalid type: string \"four\", expected i64"), "{error}");
+    /// let error = reply(r#"{"answ"#, "max_tokens").parse::<Answer>().unwrap_err();
+    /// assert!(error.to_string().contains("max_tokens"), "{error}");
+    /// assert!(matches!(error, claude_kit_core::Error::Output { stop_reason: Some(StopReason::MaxTokens), .. }));
+    /// # Ok::<_, claude_kit_core::Error>(())
+    /// ```
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
+        let failed =
+            |message: String, source: Option<crate::error::DecodeSource>| crate::Error::Output {
+                message: crate::redact::truncate(&message, crate::redact::MAX_MESSAGE_BYTES),
+                stop_reason: self.stop_reason.clone(),
+                source,
+            };
+        if self.stop_reason == Some(StopReason::Refusal) {
+            return Err(failed("the model refused to answer".into(), None));
+        }
+        let text = self.text();
+        if text.trim().is_empty() {
+            return Err(failed("the reply has no text to parse".into(), None));
+        }
+        serde_json::from_str(&text).map_err(|error| {
+            let source = Some(crate::error::DecodeSource::from_json(&error));
+            let message = match (&self.stop_reason, error.classify()) {
+                (Some(StopReason::MaxTokens), _) => {
+                    format!("the reply was cut off at max_tokens ({error}): raise max_tokens")
+                }
+                (_, serde_json::error::Category::Data) => {
+                    format!("as {}: {error}", std::any::type_name::<T>())
+                }
+                _ => format!("not JSON: {error}"),
+            };
+            failed(message, source)
+        })
+    }
+
     /// The assistant turn that records this message in a conversation's history.
     pub fn to_assistant_turn(&self) -> super::MessageParam {
         super::MessageParam {
@@ -110,6 +170,7 @@ impl Message {
 
 /// Token counts of a request and its reply.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Input tokens billed at the normal rate.
     #[serde(default)]
@@ -141,8 +202,12 @@ impl Usage {
     /// ```
     /// use claude_kit_core::types::Usage;
     ///
-    /// let mut total = Usage { input_tokens: u64::MAX, ..Usage::default() };
-    /// total.accumulate(&Usage { input_tokens: 1, cache_read_input_tokens: Some(7), ..Usage::default() });
+    /// let mut total = Usage::default();
+    /// total.input_tokens = u64::MAX;
+    /// let mut more = Usage::default();
+    /// more.input_tokens = 1;
+    /// more.cache_read_input_tokens = Some(7);
+    /// total.accumulate(&more);
     /// assert_eq!(total.input_tokens, u64::MAX);
     /// assert_eq!(total.cache_read_input_tokens, Some(7));
     /// ```

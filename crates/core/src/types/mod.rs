@@ -5,18 +5,26 @@
 //! keeps fields it does not know in an `extra` map. Nothing the API sends is dropped, and
 //! serialising a value gives back what was received.
 
+mod cache;
 mod content;
 mod message;
 mod request;
+mod source;
 mod stream;
+mod tool;
 
+pub use cache::{CacheControl, CacheTtl};
 pub use content::{
-    ContentBlock, ImageBlock, RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolResultBlock,
-    ToolUseBlock,
+    ContentBlock, DocumentBlock, ImageBlock, RedactedThinkingBlock, SearchResultBlock,
+    ServerToolResultBlock, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock,
 };
 pub use message::{Message, Role, StopReason, Usage};
-pub use request::{Content, MessageParam, MessageRequest, ThinkingConfig, Tool, ToolChoice};
+pub use request::{Content, MessageParam, MessageRequest, ThinkingConfig};
+pub use source::{CitationsConfig, Source};
 pub use stream::{ContentDelta, MessageDelta, MessageDeltaUsage, StreamError, StreamEvent};
+pub use tool::{
+    CodeExecutionTool, Tool, ToolChoice, ToolDefinition, UserLocation, WebFetchTool, WebSearchTool,
+};
 
 /// Fields of an object that this version of the SDK does not model, kept verbatim.
 pub type Extra = serde_json::Map<String, serde_json::Value>;

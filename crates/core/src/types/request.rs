@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ContentBlock, Extra, Role};
+use super::{CacheControl, ContentBlock, Extra, Role, ToolChoice, ToolDefinition};
 
 /// A request to create a message.
 ///
@@ -17,6 +17,7 @@ use super::{ContentBlock, Extra, Role};
 /// assert_eq!(json["messages"][0]["content"], "What colour is the sky?");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MessageRequest {
     /// The model, e.g. `claude-sonnet-4-5`.
     pub model: String,
@@ -42,9 +43,9 @@ pub struct MessageRequest {
     /// Stream the reply as server-sent events. The client sets this for you.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
-    /// Tools the model may call.
+    /// Tools the model may call: your own and the API's server tools.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tools: Vec<Tool>,
+    pub tools: Vec<ToolDefinition>,
     /// How the model must use the tools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoice>,
@@ -110,9 +111,59 @@ impl MessageRequest {
         self
     }
 
-    /// Adds a tool.
-    pub fn tool(mut self, tool: Tool) -> Self {
-        self.tools.push(tool);
+    /// Adds a tool: a [`Tool`](super::Tool) of your own or a server tool
+    /// ([`WebSearchTool`](super::WebSearchTool), …).
+    pub fn tool(mut self, tool: impl Into<ToolDefinition>) -> Self {
+        self.tools.push(tool.into());
+        self
+    }
+
+    /// Puts a prompt-cache breakpoint on the last tool, so that every tool definition is
+    /// cached (tools come first in the cached prefix). No effect without tools.
+    ///
+    /// The three `cache_*` methods cover the usual layout — stable tools, a long system
+    /// prompt, a growing conversation; a breakpoint can also go on any block with
+    /// [`ContentBlock::cache_control`] (at most four per request).
+    ///
+    /// ```
+    /// use claude_kit_core::types::{CacheControl, CacheTtl, MessageRequest, Tool};
+    /// use serde_json::json;
+    ///
+    /// let request = MessageRequest::new("claude-sonnet-4-5", 1024)
+    ///     .tool(Tool::new("search", "Searches the manual", json!({"type": "object"})))
+    ///     .system("You answer questions about a 300-page manual: …")
+    ///     .user("How do I reset the device?")
+    ///     .cache_tools(CacheControl::ephemeral().ttl(CacheTtl::OneHour))
+    ///     .cache_system(CacheControl::ephemeral())
+    ///     .cache_last_message(CacheControl::ephemeral());
+    /// let json = serde_json::to_value(&request).unwrap();
+    /// assert_eq!(json["tools"][0]["cache_control"], json!({"type": "ephemeral", "ttl": "1h"}));
+    /// assert_eq!(json["system"], json!([{"type": "text", "text": "You answer questions about a 300-page manual: …",
+    ///     "cache_control": {"type": "ephemeral"}}]));
+    /// assert_eq!(json["messages"][0]["content"][0]["cache_control"], json!({"type": "ephemeral"}));
+    /// ```
+    pub fn cache_tools(mut self, cache_control: CacheControl) -> Self {
+        if let Some(tool) = self.tools.last_mut() {
+            tool.set_cache_control(cache_control);
+        }
+        self
+    }
+
+    /// Puts a prompt-cache breakpoint at the end of the system prompt (made a list of
+    /// blocks if it was a string). No effect without a system prompt.
+    pub fn cache_system(mut self, cache_control: CacheControl) -> Self {
+        if let Some(system) = &mut self.system {
+            system.set_cache_control(cache_control);
+        }
+        self
+    }
+
+    /// Puts a prompt-cache breakpoint at the end of the last message, so that the whole
+    /// conversation so far is cached for the next turn. No effect without messages.
+    pub fn cache_last_message(mut self, cache_control: CacheControl) -> Self {
+        if let Some(message) = self.messages.last_mut() {
+            message.content.set_cache_control(cache_control);
+        }
         self
     }
 
@@ -213,6 +264,15 @@ impl MessageRequest {
         )
     }
 
+    /// Asks for structured output of type `T` (feature `schemars`): the schema is generated
+    /// from `T` ([`crate::schema::output_schema`]); read the answer with
+    /// [`Message::parse::<T>()`](super::Message::parse).
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub fn output_schema<T: schemars::JsonSchema>(self) -> Self {
+        self.json_schema_output(crate::schema::output_schema::<T>())
+    }
+
     /// Sets a body field this type does not model.
     pub fn extra_field(mut self, name: impl Into<String>, value: Value) -> Self {
         self.extra.insert(name.into(), value);
@@ -229,6 +289,24 @@ pub struct MessageParam {
     pub content: Content,
 }
 
+impl MessageParam {
+    /// A user turn.
+    pub fn user(content: impl Into<Content>) -> Self {
+        Self {
+            role: Role::User,
+            content: content.into(),
+        }
+    }
+
+    /// An assistant turn.
+    pub fn assistant(content: impl Into<Content>) -> Self {
+        Self {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
 /// Message or system content: a plain string, or a list of blocks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -237,6 +315,31 @@ pub enum Content {
     Text(String),
     /// Content blocks.
     Blocks(Vec<ContentBlock>),
+}
+
+impl Content {
+    /// The content as blocks (a string becomes one `text` block).
+    pub fn into_blocks(self) -> Vec<ContentBlock> {
+        match self {
+            Content::Text(text) => vec![ContentBlock::text(text)],
+            Content::Blocks(blocks) => blocks,
+        }
+    }
+
+    /// Puts a prompt-cache breakpoint on the last block that can carry one (a string becomes
+    /// one `text` block first); returns whether one could.
+    pub fn set_cache_control(&mut self, cache_control: CacheControl) -> bool {
+        if let Content::Text(text) = self {
+            *self = Content::Blocks(vec![ContentBlock::text(std::mem::take(text))]);
+        }
+        let Content::Blocks(blocks) = self else {
+            unreachable!("made blocks above")
+        };
+        blocks
+            .iter_mut()
+            .rev()
+            .any(|block| block.set_cache_control(cache_control.clone()))
+    }
 }
 
 impl From<String> for Content {
@@ -257,107 +360,10 @@ impl From<Vec<ContentBlock>> for Content {
     }
 }
 
-/// A tool definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Tool {
-    /// The name the model calls it by.
-    pub name: String,
-    /// What it does and when to use it: the model reads this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// JSON schema of the input object.
-    pub input_schema: Value,
-    /// Other fields (e.g. `cache_control`, or a server tool's `type`).
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// How the model must use the tools.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ToolChoice {
-    /// The model decides.
-    Auto {
-        /// Allow at most one tool call per turn.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        disable_parallel_tool_use: Option<bool>,
-    },
-    /// The model must call some tool.
-    Any {
-        /// Allow at most one tool call per turn.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        disable_parallel_tool_use: Option<bool>,
-    },
-    /// The model must call this tool.
-    Tool {
-        /// The tool.
-        name: String,
-        /// Allow at most one tool call per turn.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        disable_parallel_tool_use: Option<bool>,
-    },
-    /// The model may not call tools.
-    None,
-}
-
-impl ToolChoice {
-    /// The model decides whether to call a tool.
-    pub fn auto() -> Self {
-        ToolChoice::Auto {
-            disable_parallel_tool_use: None,
-        }
-    }
-
-    /// The model must call one of the tools.
-    pub fn any() -> Self {
-        ToolChoice::Any {
-            disable_parallel_tool_use: None,
-        }
-    }
-
-    /// The model must call the tool `name`.
-    pub fn tool(name: impl Into<String>) -> Self {
-        ToolChoice::Tool {
-            name: name.into(),
-            disable_parallel_tool_use: None,
-        }
-    }
-
-    /// The model may not call tools.
-    pub fn none() -> Self {
-        ToolChoice::None
-    }
-
-    /// At most one tool call per turn (no effect on [`ToolChoice::None`]).
-    ///
-    /// ```
-    /// use claude_kit_core::types::ToolChoice;
-    ///
-    /// let json = serde_json::to_value(ToolChoice::any().disable_parallel_tool_use()).unwrap();
-    /// assert_eq!(json, serde_json::json!({"type": "any", "disable_parallel_tool_use": true}));
-    /// assert_eq!(serde_json::to_value(ToolChoice::none()).unwrap(), serde_json::json!({"type": "none"}));
-    /// ```
-    pub fn disable_parallel_tool_use(mut self) -> Self {
-        match &mut self {
-            ToolChoice::Auto {
-                disable_parallel_tool_use,
-            }
-            | ToolChoice::Any {
-                disable_parallel_tool_use,
-            }
-            | ToolChoice::Tool {
-                disable_parallel_tool_use,
-                ..
-            } => *disable_parallel_tool_use = Some(true),
-            ToolChoice::None => {}
-        }
-        self
-    }
-}
-
 /// Extended thinking configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ThinkingConfig {
     /// Think, with up to `budget_tokens` tokens.
     Enabled {

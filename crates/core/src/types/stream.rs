@@ -81,6 +81,7 @@ pub enum ContentDelta {
 
 /// Message-level fields of a `message_delta` event.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MessageDelta {
     /// Why the model stopped.
     #[serde(default)]
@@ -95,6 +96,7 @@ pub struct MessageDelta {
 
 /// The usage of a `message_delta` event: cumulative totals, not increments.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MessageDeltaUsage {
     /// Output tokens so far.
     #[serde(default)]
@@ -118,6 +120,7 @@ pub struct MessageDeltaUsage {
 
 /// The `error` object of an `error` event.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StreamError {
     /// The error type, e.g. `overloaded_error`.
     #[serde(rename = "type", default)]
