@@ -24,8 +24,10 @@ pub struct BatchResult<T> {
 impl<T> BatchResult<T> {
     /// Whether every future finished before the deadline.
     ///
-    /// ```no_run
-    /// # async fn run(client: claude_kit::Client) {
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit::rt::block_on(async {
+    /// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
     /// use std::time::Duration;
     /// use claude_kit::patterns::deadline_batch;
     ///
@@ -34,7 +36,7 @@ impl<T> BatchResult<T> {
     /// if !batch.is_complete() {
     ///     eprintln!("{} calls missed the deadline", batch.cancelled.len());
     /// }
-    /// # }
+    /// # });
     /// ```
     pub fn is_complete(&self) -> bool {
         self.cancelled.is_empty()
@@ -43,8 +45,10 @@ impl<T> BatchResult<T> {
     /// One slot per input future, in input order: `Some(output)` if it finished, `None` if it
     /// was cancelled.
     ///
-    /// ```no_run
-    /// # async fn run(client: claude_kit::Client) {
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit::rt::block_on(async {
+    /// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
     /// use std::time::Duration;
     /// use claude_kit::patterns::deadline_batch;
     ///
@@ -58,7 +62,7 @@ impl<T> BatchResult<T> {
     ///         None => println!("{prompt}: cancelled at the deadline"),
     ///     }
     /// }
-    /// # }
+    /// # });
     /// ```
     pub fn into_slots(self) -> Vec<Option<T>> {
         let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None)
@@ -79,8 +83,10 @@ impl<T> BatchResult<T> {
 /// The timer comes from `runtime`: pass `client.runtime()`, or any `Arc<dyn Runtime>`. Outputs that are ready when the deadline is checked
 /// are kept. Each call still has its own per-call timeouts from the client.
 ///
-/// ```no_run
-/// # async fn run(client: claude_kit::Client) {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// use std::time::Duration;
 /// use claude_kit::patterns::deadline_batch;
 ///
@@ -90,7 +96,7 @@ impl<T> BatchResult<T> {
 ///     println!("{index}: {:?}", reply.as_ref().map(|r| r.text()));
 /// }
 /// println!("gave up on {:?}", batch.cancelled);
-/// # }
+/// # });
 /// ```
 pub async fn deadline_batch<I>(
     runtime: &SharedRuntime,
@@ -107,8 +113,10 @@ where
 /// [`deadline_batch`], calling `on_progress` after each completion before the deadline
 /// (`done` increasing from 1; it reaches `total` only if the whole batch finishes in time).
 ///
-/// ```no_run
-/// # async fn run(client: claude_kit::Client) {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// use std::time::Duration;
 /// use claude_kit::patterns::deadline_batch_with_progress;
 ///
@@ -121,7 +129,7 @@ where
 /// )
 /// .await;
 /// # let _ = batch;
-/// # }
+/// # });
 /// ```
 pub async fn deadline_batch_with_progress<I>(
     runtime: &SharedRuntime,

@@ -23,8 +23,10 @@ pub struct Progress {
 /// [`TaskGroup`](super::TaskGroup). Dropping the returned future drops (cancels) every
 /// future that has not finished.
 ///
-/// ```no_run
-/// # async fn run(client: claude_kit::Client) {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// let replies = claude_kit::patterns::gather([
 ///     client.query("Query 1"),
 ///     client.query("Query 2"),
@@ -32,7 +34,7 @@ pub struct Progress {
 /// ])
 /// .await;
 /// assert_eq!(replies.len(), 3); // replies[i] answers "Query {i + 1}", Ok or Err
-/// # }
+/// # });
 /// ```
 pub async fn gather<I>(futures: I) -> Vec<<I::Item as Future>::Output>
 where
@@ -45,8 +47,10 @@ where
 /// [`gather`], calling `on_progress` after each completion (in completion order, `done`
 /// increasing from 1 to `total`; not at all for an empty batch).
 ///
-/// ```no_run
-/// # async fn run(client: claude_kit::Client) {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// use claude_kit::patterns::{Progress, gather_with_progress};
 ///
 /// let calls = (0..10).map(|i| client.query(format!("Question {i}")));
@@ -55,7 +59,7 @@ where
 /// })
 /// .await;
 /// # let _ = replies;
-/// # }
+/// # });
 /// ```
 pub async fn gather_with_progress<I>(
     futures: I,
@@ -90,8 +94,10 @@ where
 /// window). A `limit` of 0 is treated as 1. Like [`gather`], nothing short-circuits; dropping
 /// the returned future cancels what is in flight and never starts the rest.
 ///
-/// ```no_run
-/// # async fn run(client: claude_kit::Client) {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// let prompts: Vec<String> = (0..100).map(|i| format!("Question {i}")).collect();
 /// // Only 3 calls run at a time.
 /// let replies = claude_kit::patterns::map_concurrent(prompts, 3, |prompt| {
@@ -100,7 +106,7 @@ where
 /// })
 /// .await;
 /// assert_eq!(replies.len(), 100);
-/// # }
+/// # });
 /// ```
 pub async fn map_concurrent<I, F, Fut>(items: I, limit: usize, f: F) -> Vec<Fut::Output>
 where
@@ -114,8 +120,10 @@ where
 /// [`map_concurrent`], calling `on_progress` after each completion (`done` increasing from 1
 /// to `total`).
 ///
-/// ```no_run
-/// # async fn run(client: claude_kit::Client) {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// use claude_kit::patterns::map_concurrent_with_progress;
 ///
 /// let replies = map_concurrent_with_progress(
@@ -126,7 +134,7 @@ where
 /// )
 /// .await;
 /// # let _ = replies;
-/// # }
+/// # });
 /// ```
 pub async fn map_concurrent_with_progress<I, F, Fut>(
     items: I,

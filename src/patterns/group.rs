@@ -32,8 +32,10 @@ type Task<'a, T, E> = Pin<Box<dyn Future<Output = (usize, Result<T, E>)> + Send 
 ///
 /// Tasks must be `Send`, so that a group can be awaited inside a spawned task.
 ///
-/// ```no_run
-/// # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// use claude_kit::patterns::TaskGroup;
 ///
 /// let mut group = TaskGroup::new();
@@ -43,7 +45,7 @@ type Task<'a, T, E> = Pin<Box<dyn Future<Output = (usize, Result<T, E>)> + Send 
 /// // Both replies in spawn order, or the first error (the other call is then cancelled).
 /// let replies = group.join().await?;
 /// println!("{}", replies[0].text());
-/// # Ok(()) }
+/// # Ok::<_, claude_kit::Error>(()) }).unwrap();
 /// ```
 #[must_use = "a task group does nothing until joined"]
 pub struct TaskGroup<'a, T, E> {

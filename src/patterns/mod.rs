@@ -33,10 +33,12 @@
 //! counted as done. Python's `CancelledError` at the next await is the same idea; there is no
 //! way to "swallow" a drop, so the shutdown pitfalls of the seeds cannot happen.
 //!
-//! ```no_run
+//! ```
 //! use claude_kit::{Client, patterns};
 //!
-//! # async fn run(client: Client) {
+//! # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+//! # claude_kit::rt::block_on(async {
+//! # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 //! let prompts = ["What is Rust?", "What is Python?", "What is Go?"];
 //! // Three calls at once, results in prompt order, one failure does not lose the others.
 //! let replies = patterns::gather(prompts.map(|p| client.query(p))).await;
@@ -46,7 +48,7 @@
 //!         Err(error) => eprintln!("failed: {error}"),
 //!     }
 //! }
-//! # }
+//! # });
 //! ```
 
 mod deadline;

@@ -22,21 +22,25 @@ use crate::{Client, Result};
 /// Clones of the pool share it. Waiting in [`get`](Self::get) is cancellation safe, and
 /// waiters are woken first come, first served.
 ///
-/// ```no_run
-/// # fn run() -> claude_kit::Result<()> {
+/// ```
 /// use claude_kit::{Client, patterns::ClientPool};
 ///
-/// # let keys = ["sk-ant-1", "sk-ant-2"];
-/// let mut keys = keys.into_iter();
-/// let pool = ClientPool::build(2, || Client::builder().api_key(keys.next().unwrap()).build())?;
-/// # let _ = pool;
-/// # Ok(()) }
-/// # async fn use_it(pool: claude_kit::patterns::ClientPool) -> claude_kit::Result<()> {
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// let mut keys = ["sk-ant-1", "sk-ant-2"].into_iter();
+/// let pool = ClientPool::build(2, || {
+///     Client::builder().api_key(keys.next().unwrap())
+/// #       .base_url(server.url())
+///         .build()
+/// })?;
 /// let client = pool.get().await; // waits while both clients are checked out
 /// let reply = client.query("Hello").await?;
-/// println!("{}", reply.text());
-/// # Ok(()) }
-/// // `client` dropped: back in the pool
+/// assert!(reply.text().ends_with("You said: Hello"));
+/// assert_eq!(pool.available(), 1);
+/// drop(client); // back in the pool
+/// assert_eq!(pool.available(), 2);
+/// # Ok::<_, claude_kit::Error>(()) })?;
+/// # Ok::<_, claude_kit::Error>(())
 /// ```
 pub struct Pool<T> {
     home: Sender<T>,
@@ -66,16 +70,17 @@ impl<T> Pool<T> {
     /// # Panics
     /// If `items` is empty: `get` would wait for ever.
     ///
-    /// ```no_run
-    /// # fn run() -> claude_kit::Result<()> {
+    /// ```
     /// use claude_kit::{Client, patterns::ClientPool};
     ///
+    /// # claude_kit::rt::block_on(async {
     /// let pool = ClientPool::new(vec![
     ///     Client::builder().api_key("sk-ant-workspace-a").build()?,
     ///     Client::builder().api_key("sk-ant-workspace-b").build()?,
     /// ]);
     /// assert_eq!(pool.size(), 2);
-    /// # Ok(()) }
+    /// # Ok::<_, claude_kit::Error>(()) })?;
+    /// # Ok::<_, claude_kit::Error>(())
     /// ```
     pub fn new(items: Vec<T>) -> Self {
         assert!(
@@ -96,13 +101,14 @@ impl<T> Pool<T> {
     /// # Panics
     /// If `size` is 0.
     ///
-    /// ```no_run
-    /// # fn run() -> claude_kit::Result<()> {
+    /// ```
     /// use claude_kit::{Client, patterns::ClientPool};
     ///
-    /// let pool = ClientPool::build(3, Client::from_env)?;
+    /// # claude_kit::rt::block_on(async {
+    /// let pool = ClientPool::build(3, || Client::builder().api_key("sk-ant-example").build())?;
     /// assert_eq!(pool.available(), 3);
-    /// # Ok(()) }
+    /// # Ok::<_, claude_kit::Error>(()) })?;
+    /// # Ok::<_, claude_kit::Error>(())
     /// ```
     pub fn build(size: usize, mut make: impl FnMut() -> Result<T>) -> Result<Self> {
         assert!(size > 0, "Pool::build: a pool needs at least one item");
@@ -117,14 +123,20 @@ impl<T> Pool<T> {
     /// as it was. Waiters are woken in the order they started waiting (a caller that arrives
     /// just as a client comes back may still take it first).
     ///
-    /// ```no_run
-    /// # async fn run(pool: claude_kit::patterns::ClientPool) -> claude_kit::Result<()> {
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start();
+    /// # claude_kit::rt::block_on(async {
+    /// # let pool = claude_kit::patterns::ClientPool::build(1, || {
+    /// #     claude_kit::Client::builder().api_key("k").base_url(server.url()).build()
+    /// # })?;
     /// let text = {
     ///     let client = pool.get().await;
     ///     client.query("Hello").await?.text()
     /// }; // returned here, or on `?`, or if this future is dropped
-    /// # let _ = text;
-    /// # Ok(()) }
+    /// assert!(text.ends_with("You said: Hello"));
+    /// assert_eq!(pool.available(), pool.size());
+    /// # Ok::<_, claude_kit::Error>(()) })?;
+    /// # Ok::<_, claude_kit::Error>(())
     /// ```
     pub async fn get(&self) -> Pooled<T> {
         let item = self
@@ -137,13 +149,14 @@ impl<T> Pool<T> {
 
     /// Checks a value out if one is free right now.
     ///
-    /// ```no_run
-    /// # fn run(pool: claude_kit::patterns::ClientPool) {
-    /// match pool.try_get() {
-    ///     Some(client) => println!("got {}", client.base_url()),
-    ///     None => println!("all {} clients are busy", pool.size()),
-    /// }
-    /// # }
+    /// ```
+    /// use claude_kit::patterns::Pool;
+    ///
+    /// let pool = Pool::new(vec!["only one"]);
+    /// let first = pool.try_get().expect("free");
+    /// assert!(pool.try_get().is_none(), "all {} are busy", pool.size());
+    /// drop(first);
+    /// assert_eq!(*pool.try_get().unwrap(), "only one");
     /// ```
     pub fn try_get(&self) -> Option<Pooled<T>> {
         self.idle.try_recv().ok().map(|item| self.guard(item))
@@ -158,10 +171,10 @@ impl<T> Pool<T> {
 
     /// Number of values in the pool, checked out or not.
     ///
-    /// ```no_run
-    /// # fn run(pool: claude_kit::patterns::ClientPool) {
-    /// assert!(pool.available() <= pool.size());
-    /// # }
+    /// ```
+    /// let pool = claude_kit::patterns::Pool::new(vec![1, 2, 3]);
+    /// let _one = pool.try_get();
+    /// assert_eq!((pool.size(), pool.available()), (3, 2));
     /// ```
     pub fn size(&self) -> usize {
         self.size
@@ -169,13 +182,15 @@ impl<T> Pool<T> {
 
     /// Number of values not checked out right now.
     ///
-    /// ```no_run
-    /// # async fn run(pool: claude_kit::patterns::ClientPool) {
+    /// ```
+    /// # claude_kit::rt::block_on(async {
+    /// let pool = claude_kit::patterns::Pool::new(vec!["a", "b"]);
     /// let before = pool.available();
-    /// let client = pool.get().await;
-    /// assert_eq!(pool.available(), before - 1); // if nobody else uses the pool
-    /// drop(client);
-    /// # }
+    /// let item = pool.get().await;
+    /// assert_eq!(pool.available(), before - 1); // nobody else uses the pool
+    /// drop(item);
+    /// assert_eq!(pool.available(), before);
+    /// # });
     /// ```
     pub fn available(&self) -> usize {
         self.idle.len()
@@ -196,13 +211,18 @@ impl<T> fmt::Debug for Pool<T> {
 ///
 /// It owns its way back to the pool, so it is `'static` and can move into spawned tasks.
 ///
-/// ```no_run
-/// # async fn run(pool: claude_kit::patterns::ClientPool) -> claude_kit::Result<()> {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start();
+/// # claude_kit::rt::block_on(async {
+/// # let pool = claude_kit::patterns::ClientPool::build(1, || {
+/// #     claude_kit::Client::builder().api_key("k").base_url(server.url()).build()
+/// # })?;
 /// let client = pool.get().await;
 /// let reply = client.query("Hello").await?; // `Client` methods through `Deref`
 /// drop(client); // back in the pool
-/// # let _ = reply;
-/// # Ok(()) }
+/// assert!(reply.text().ends_with("You said: Hello"));
+/// # Ok::<_, claude_kit::Error>(()) })?;
+/// # Ok::<_, claude_kit::Error>(())
 /// ```
 #[must_use = "dropping the guard returns the value to the pool at once"]
 pub struct Pooled<T> {

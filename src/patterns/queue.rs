@@ -27,8 +27,10 @@ use event_listener::Event;
 /// Clones share the queue. Every operation is cancellation safe: a `push` dropped while
 /// waiting for room pushes nothing, a `pop` dropped while waiting takes nothing.
 ///
-/// ```no_run
-/// # async fn run(client: claude_kit::Client) {
+/// ```
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit::rt::block_on(async {
+/// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// use claude_kit::patterns::WorkQueue;
 ///
 /// let queue = WorkQueue::bounded(10);
@@ -48,7 +50,7 @@ use event_listener::Event;
 /// });
 /// futures_util::future::join(producer, workers).await;
 /// queue.join().await; // already true here: every item was processed
-/// # }
+/// # });
 /// ```
 pub struct WorkQueue<T> {
     tx: Sender<T>,
