@@ -1,8 +1,10 @@
 //! Stateful conversations: [`Session`] keeps the history, the settings and the token totals
 //! of a chat, and can be saved and restored as JSON ([`SessionState`]).
 //!
-//! ```no_run
-//! # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
+//! ```
+//! # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+//! # claude_kit::rt::block_on(async {
+//! # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 //! use claude_kit::session::Session;
 //!
 //! let mut session = Session::new(client).system("Be brief.").max_tokens(512);
@@ -12,9 +14,10 @@
 //! println!("{} ({} turns so far)", reply.text(), session.history().len());
 //!
 //! let saved = session.to_json()?; // survives a restart
-//! # let client = claude_kit::Client::from_env()?;
+//! # let client = session.client().clone();
 //! let session = Session::from_json(client, &saved)?;
-//! # Ok(()) }
+//! assert_eq!(session.history().len(), 4);
+//! # Ok::<_, claude_kit::Error>(()) }).unwrap();
 //! ```
 //!
 //! # Consistency
@@ -184,16 +187,24 @@ impl Session {
     /// history when the stream is read to its end (by polling it, or with
     /// [`SessionStream::final_message`]); dropping it earlier appends nothing.
     ///
-    /// ```no_run
-    /// # async fn run(mut session: claude_kit::session::Session) -> claude_kit::Result<()> {
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit::rt::block_on(async {
+    /// # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build()?;
+    /// use claude_kit::session::Session;
     /// use futures_util::StreamExt;
     ///
+    /// let mut session = Session::new(client);
     /// let mut text = session.stream("Tell me a story").await?.text_stream();
+    /// let mut story = String::new();
     /// while let Some(delta) = text.next().await {
-    ///     print!("{}", delta?);
+    ///     story.push_str(&delta?);
     /// }
     /// let reply = text.final_message().await?; // already in the history
-    /// # Ok(()) }
+    /// assert_eq!(reply.text(), story);
+    /// assert_eq!(session.history().len(), 2);
+    /// # Ok::<_, claude_kit::Error>(()) })?;
+    /// # Ok::<_, claude_kit::Error>(())
     /// ```
     pub async fn stream(&mut self, text: impl Into<Content>) -> Result<SessionStream<'_>> {
         let request = self.request(text);

@@ -2,8 +2,10 @@
 //! the [`ToolRunner`] that loops model → tool calls → `tool_result` → model until the model
 //! is done.
 //!
-//! ```no_run
-//! # async fn run(client: claude_kit::Client) -> claude_kit::Result<()> {
+//! ```
+//! # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+//! # claude_kit::rt::block_on(async {
+//! # let client = claude_kit::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 //! use claude_kit::MessageRequest;
 //! use claude_kit::tools::{ToolError, ToolFn, ToolRunner, Toolbox};
 //! use serde::Deserialize;
@@ -32,7 +34,7 @@
 //!     .run(MessageRequest::new("claude-sonnet-4-5", 1024).user("Weather in Paris?"))
 //!     .await?;
 //! println!("{} ({} turns)", outcome.final_message.text(), outcome.turns);
-//! # Ok(()) }
+//! # Ok::<_, claude_kit::Error>(()) }).unwrap();
 //! ```
 //!
 //! Tool failures never end a run: an `Err` from a tool, input that does not deserialize into

@@ -2,7 +2,7 @@
 //! request head, write exact bytes, stall, reset, close), so tests can send broken framing,
 //! stall at any phase or cut a connection anywhere, and see what the client does.
 //!
-//! ```ignore
+//! ```text
 //! let server = HostileServer::start(vec![vec![
 //!     Step::ReadRequest,
 //!     Step::write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"),

@@ -1,6 +1,6 @@
 //! Shared test harness: run one async test body on every runtime.
 //!
-//! ```ignore
+//! ```text
 //! async fn create_works(rt: Rt) { ... }
 //! on_all_runtimes!(create_works);
 //! ```

@@ -1,8 +1,10 @@
 //! [`ToolRunner`]: the API backend's tool loop — send the conversation, run the tools the model
 //! asks for, send their results back, until the model is done.
 //!
-//! ```no_run
-//! # async fn run(client: claude_kit_api::Client) -> claude_kit_core::Result<()> {
+//! ```
+//! # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+//! # claude_kit_smol::block_on(async {
+//! # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 //! use claude_kit_api::ToolRunner;
 //! use claude_kit_core::agent::{ToolError, ToolFn, Toolbox};
 //! use claude_kit_core::types::MessageRequest;
@@ -21,7 +23,7 @@
 //!     .run(MessageRequest::new("claude-sonnet-4-5", 1024).user("Weather in Paris?"))
 //!     .await?;
 //! println!("{} ({} turns)", outcome.final_message.text(), outcome.turns);
-//! # Ok(()) }
+//! # Ok::<_, claude_kit_core::Error>(()) }).unwrap();
 //! ```
 
 use std::fmt;
@@ -155,21 +157,33 @@ impl ToolRunner {
     /// Runs the loop on `request`, yielding [`AgentEvent`]s as they happen; the last item is
     /// [`AgentEvent::Finished`], or an `Err` when a model call failed.
     ///
-    /// ```no_run
-    /// # async fn run(runner: claude_kit_api::ToolRunner, request: claude_kit_core::types::MessageRequest) -> claude_kit_core::Result<()> {
-    /// use claude_kit_core::agent::AgentEvent;
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit_smol::block_on(async {
+    /// # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build()?;
+    /// use claude_kit_api::ToolRunner;
+    /// use claude_kit_core::agent::{AgentEvent, ToolError, ToolFn, Toolbox};
+    /// use claude_kit_core::types::MessageRequest;
     /// use futures_util::StreamExt;
     ///
+    /// let clock = ToolFn::new("clock", "The time", serde_json::json!({"type": "object"}),
+    ///     |_: serde_json::Value| async { Ok::<_, ToolError>("12:00") });
+    /// let runner = ToolRunner::new(client, Toolbox::new().with(clock));
+    /// // The mock calls the tool the prompt names, then answers.
+    /// let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("[[tool:clock {}]] What time is it?");
     /// let mut events = runner.run_stream(request);
+    /// let mut calls = Vec::new();
     /// while let Some(event) = events.next().await {
     ///     match event? {
     ///         AgentEvent::TextDelta(text) => print!("{text}"),
-    ///         AgentEvent::ToolCall { name, input, .. } => println!("\n[calling {name} {input}]"),
+    ///         AgentEvent::ToolCall { name, .. } => calls.push(name),
     ///         AgentEvent::Finished(message) => println!("\n[done: {:?}]", message.stop_reason),
     ///         _ => {}
     ///     }
     /// }
-    /// # Ok(()) }
+    /// assert_eq!(calls, ["clock"]);
+    /// # Ok::<_, claude_kit_core::Error>(()) })?;
+    /// # Ok::<_, claude_kit_core::Error>(())
     /// ```
     pub fn run_stream(&self, request: MessageRequest) -> AgentStream {
         // The run is a future that sends its events into a small channel; the stream polls

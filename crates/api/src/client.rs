@@ -25,19 +25,25 @@ use crate::resources::models::Models;
 /// configuration. Dropping the last clone is always safe; [`Client::close`] additionally
 /// closes idle connections and refuses new calls.
 ///
-/// ```no_run
-/// # async fn run() -> claude_kit_core::Result<()> {
+/// ```
 /// use claude_kit_api::Client;
 /// use claude_kit_core::types::MessageRequest;
 ///
-/// let client = Client::from_env()?;
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit_smol::block_on(async {
+/// let client = Client::builder()
+///     .api_key("sk-ant-...") // or Client::from_env(): ANTHROPIC_API_KEY, …
+/// #   .base_url(server.url())
+///     .build()?;
 /// let reply = client
 ///     .messages()
 ///     .create(MessageRequest::new("claude-sonnet-4-5", 256).user("Hello"))
 ///     .await?;
 /// println!("{} (request {:?})", reply.text(), reply.request_id());
+/// assert!(reply.text().ends_with("You said: Hello"));
 /// client.close().await;
-/// # Ok(()) }
+/// # Ok::<_, claude_kit_core::Error>(()) })?;
+/// # Ok::<_, claude_kit_core::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Client {
@@ -74,6 +80,17 @@ impl Client {
     ///
     /// The short path of the seeds' `query(prompt=...)`; build a [`MessageRequest`] for
     /// anything more.
+    ///
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit_smol::block_on(async {
+    /// # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build()?;
+    /// let reply = client.query("What is Rust?").await?;
+    /// assert!(reply.text().ends_with("You said: What is Rust?"));
+    /// assert_eq!(reply.model, client.model());
+    /// # Ok::<_, claude_kit_core::Error>(()) })?;
+    /// # Ok::<_, claude_kit_core::Error>(())
+    /// ```
     pub async fn query(&self, prompt: impl Into<String>) -> Result<Response<Message>> {
         let request = MessageRequest::new(self.engine.model().to_owned(), DEFAULT_MAX_TOKENS)
             .user(prompt.into());
@@ -83,14 +100,16 @@ impl Client {
     /// A client that shares this one's connections, runtime, limits and counters, with some
     /// settings overridden: a per-call timeout, more retries, an extra header.
     ///
-    /// ```no_run
-    /// # async fn run(client: claude_kit_api::Client) -> claude_kit_core::Result<()> {
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit_smol::block_on(async {
+    /// # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
     /// use std::time::Duration;
     /// use claude_kit_api::RequestOptions;
     ///
     /// let quick = client.with_options(RequestOptions::new().timeout(Duration::from_secs(5)).max_retries(0))?;
     /// let reply = quick.query("Answer fast").await?;
-    /// # Ok(()) }
+    /// # Ok::<_, claude_kit_core::Error>(()) }).unwrap();
     /// ```
     pub fn with_options(&self, options: RequestOptions) -> Result<Client> {
         Ok(Client {

@@ -22,12 +22,14 @@ use crate::meta::ResponseMeta;
 
 /// A streaming reply: a [`Stream`] of [`StreamEvent`]s, with the message accumulated so far.
 ///
-/// ```no_run
+/// ```
 /// use futures_util::StreamExt;
 /// use claude_kit_api::Client;
 /// use claude_kit_core::types::{ContentDelta, MessageRequest, StreamEvent};
 ///
-/// # async fn run(client: Client) -> claude_kit_core::Result<()> {
+/// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+/// # claude_kit_smol::block_on(async {
+/// # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 /// let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("Tell me a story");
 /// let mut stream = client.messages().stream(request).await?;
 /// while let Some(event) = stream.next().await {
@@ -37,7 +39,7 @@ use crate::meta::ResponseMeta;
 /// }
 /// let message = stream.final_message().await?; // the stream is finished: no more I/O
 /// println!("\n{:?}", message.usage);
-/// # Ok(()) }
+/// # Ok::<_, claude_kit_core::Error>(()) }).unwrap();
 /// ```
 ///
 /// The stream ends after `message_stop` (or when the body ends). An `error` event from the

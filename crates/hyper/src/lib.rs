@@ -7,15 +7,16 @@
 //! [`HyperTransport::builder`], so the same transport runs on tokio, smol, async-std or an
 //! executor of your own. It pulls neither tokio's reactor nor hyper-util's legacy client.
 //!
-//! ```no_run
-//! # fn demo(runtime: std::sync::Arc<dyn claude_kit_rt::Runtime>) -> claude_kit_core::Result<()> {
+//! ```
 //! use std::time::Duration;
 //! use claude_kit_hyper::HyperTransport;
 //!
+//! let runtime = std::sync::Arc::new(claude_kit_smol::SmolRuntime::new()); // any `claude_kit_rt::Runtime`
 //! let transport = HyperTransport::builder(runtime)
 //!     .connect_timeout(Duration::from_secs(5))
 //!     .build()?;
-//! # let _ = transport; Ok(()) }
+//! assert_eq!(transport.supports_https(), cfg!(feature = "rustls-ring"));
+//! # Ok::<_, claude_kit_core::Error>(())
 //! ```
 //!
 //! # Connection reuse

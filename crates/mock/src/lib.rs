@@ -79,12 +79,13 @@
 //!   that key get the fault; later ones are answered normally (scripted reply or model). The
 //!   count is per key and per server, independent of any retry-count header.
 //!
-//! ```no_run
+//! ```
 //! use claude_kit_mock::{MockServer, Reply};
 //!
 //! let server = MockServer::start();
 //! server.enqueue(Reply::error(529, "overloaded_error", "Overloaded").header("retry-after", "0"));
 //! // point the client at `server.url()` ...
+//! assert!(server.url().starts_with("http://127.0.0.1:"));
 //! assert!(server.requests().is_empty());
 //! ```
 //!

@@ -98,15 +98,21 @@ pub fn sleep_until(deadline: Instant) -> Pin<Box<dyn Sleep>> {
 /// - [`SpawnProcess`]: [`async_process::Command`] with stdin, stdout and stderr piped and
 ///   `kill_on_drop(true)`; async-process reaps dropped children on its own thread.
 ///
-/// ```no_run
+/// ```
+/// use std::io::Read;
 /// use futures::AsyncWriteExt;
 /// use claude_kit_rt::{TcpConnect, async_io::AsyncIoReactor};
 ///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?; // a server to talk to
+/// let port = listener.local_addr()?.port();
 /// futures::executor::block_on(async {
-///     let mut stream = AsyncIoReactor.connect_tcp("localhost", 8080).await?;
+///     let mut stream = AsyncIoReactor.connect_tcp("127.0.0.1", port).await?;
 ///     stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
 ///     Ok::<_, std::io::Error>(())
 /// })?;
+/// let mut request = String::new();
+/// listener.accept()?.0.read_to_string(&mut request)?;
+/// assert_eq!(request, "GET / HTTP/1.0\r\n\r\n");
 /// # Ok::<_, std::io::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default)]

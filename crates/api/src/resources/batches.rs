@@ -1,8 +1,10 @@
 //! The Message Batches API: many requests processed asynchronously by the API, for workloads
 //! too large for one machine's concurrency (half the price, results within 24 hours).
 //!
-//! ```no_run
-//! # async fn run(client: claude_kit_api::Client) -> claude_kit_core::Result<()> {
+//! ```
+//! # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+//! # claude_kit_smol::block_on(async {
+//! # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 //! use std::time::Duration;
 //! use claude_kit_api::batches::BatchRequest;
 //! use claude_kit_core::types::MessageRequest;
@@ -13,13 +15,16 @@
 //!     .map(|i| BatchRequest::new(format!("doc-{i}"), MessageRequest::new("claude-sonnet-4-5", 256).user(format!("Summarise document {i}"))))
 //!     .collect();
 //! let batch = batches.create(requests).await?;
-//! let batch = batches.wait(&batch.id, Duration::from_secs(30), |b| println!("{:?}", b.request_counts)).await?;
+//! let poll_every = Duration::from_secs(30);
+//! # let poll_every = Duration::from_millis(5); // the mock finishes at once
+//! let batch = batches.wait(&batch.id, poll_every, |b| println!("{:?}", b.request_counts)).await?;
+//! assert_eq!(batch.request_counts.succeeded, 100);
 //! let mut results = batches.results(&batch.id).await?; // decoded line by line
 //! while let Some(result) = results.next().await {
 //!     let result = result?;
 //!     println!("{}: {:?}", result.custom_id, result.result.message().map(|m| m.text()));
 //! }
-//! # Ok(()) }
+//! # Ok::<_, claude_kit_core::Error>(()) }).unwrap();
 //! ```
 
 use std::pin::Pin;

@@ -38,6 +38,31 @@ impl<'a> Messages<'a> {
     /// # Cancellation
     /// Dropping the future at any point abandons the call: its connection is closed or
     /// returned to the pool, its concurrency permit released, nothing keeps running.
+    ///
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit_smol::block_on(async {
+    /// # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build()?;
+    /// use claude_kit_core::types::MessageRequest;
+    /// use claude_kit_mock::Reply;
+    ///
+    /// let request = MessageRequest::new("claude-sonnet-4-5", 256).system("Be brief.").user("Hello");
+    /// let reply = client.messages().create(request.clone()).await?;
+    /// assert!(reply.text().ends_with("You said: Hello"));
+    /// assert!(reply.request_id().is_some()); // quote it when you contact support
+    /// println!("{} in, {} out", reply.usage.input_tokens, reply.usage.output_tokens);
+    ///
+    /// // Errors are typed: the status, the API's error kind, the request id, whether a retry
+    /// // could help (this one was retried already, by the client's policy).
+    /// server.enqueue(Reply::error(400, "invalid_request_error", "max_tokens: too large"));
+    /// let error = client.messages().create(request).await.unwrap_err();
+    /// assert_eq!(error.status().map(|s| s.as_u16()), Some(400));
+    /// assert_eq!(error.kind(), Some(&claude_kit_core::ApiErrorKind::InvalidRequest));
+    /// assert!(!error.is_retryable());
+    /// assert!(error.to_string().contains("max_tokens: too large"), "{error}");
+    /// # Ok::<_, claude_kit_core::Error>(()) })?;
+    /// # Ok::<_, claude_kit_core::Error>(())
+    /// ```
     pub async fn create(&self, request: MessageRequest) -> Result<Response<Message>> {
         let (engine, settings) = (&**self.engine, &**self.settings);
         let span = crate::trace::call(
@@ -86,6 +111,26 @@ impl<'a> Messages<'a> {
     /// [`create`](Self::create)'s, so a retried stream never repeats content. The body is then
     /// read as you poll the [`MessageStream`], with at most the idle timeout between two
     /// chunks.
+    ///
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit_smol::block_on(async {
+    /// # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build()?;
+    /// use claude_kit_core::types::MessageRequest;
+    /// use futures_util::StreamExt;
+    ///
+    /// let request = MessageRequest::new("claude-sonnet-4-5", 1024).user("Tell me a story");
+    /// let mut text = client.messages().stream(request).await?.text_stream();
+    /// let mut story = String::new();
+    /// while let Some(delta) = text.next().await {
+    ///     story.push_str(&delta?); // print!("{}", delta?) in a terminal
+    /// }
+    /// let message = text.final_message().await?; // usage, stop reason, every block
+    /// assert_eq!(message.text(), story);
+    /// assert!(message.usage.output_tokens > 0);
+    /// # Ok::<_, claude_kit_core::Error>(()) })?;
+    /// # Ok::<_, claude_kit_core::Error>(())
+    /// ```
     pub async fn stream(&self, request: MessageRequest) -> Result<MessageStream> {
         let (engine, settings) = (&**self.engine, &**self.settings);
         let span = crate::trace::call(
@@ -141,6 +186,21 @@ impl<'a> Messages<'a> {
     /// Counts the input tokens `request` would use, without creating a message
     /// (`/v1/messages/count_tokens`). Fields the endpoint does not take (`max_tokens`,
     /// sampling settings, `stream`, `metadata`, `stop_sequences`) are left out.
+    ///
+    /// ```
+    /// # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+    /// # claude_kit_smol::block_on(async {
+    /// # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build()?;
+    /// use claude_kit_core::types::MessageRequest;
+    ///
+    /// let request = MessageRequest::new("claude-sonnet-4-5", 1024)
+    ///     .system("You are a careful reader.")
+    ///     .user("How many tokens is this?");
+    /// let count = client.messages().count_tokens(request).await?;
+    /// assert!(count.input_tokens > 0);
+    /// # Ok::<_, claude_kit_core::Error>(()) })?;
+    /// # Ok::<_, claude_kit_core::Error>(())
+    /// ```
     pub async fn count_tokens(
         &self,
         request: MessageRequest,

@@ -2,15 +2,17 @@
 //! `/v1/messages/batches`) return pages with `has_more` and `last_id`; [`Paginated`] fetches
 //! the next page only when the items of the current one are used up.
 //!
-//! ```no_run
-//! # async fn run(client: claude_kit_api::Client) -> claude_kit_core::Result<()> {
+//! ```
+//! # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+//! # claude_kit_smol::block_on(async {
+//! # let client = claude_kit_api::Client::builder().api_key("sk-ant-example").base_url(server.url()).build().unwrap();
 //! use futures_util::TryStreamExt;
 //!
 //! let models: Vec<_> = client.models().list().try_collect().await?;
 //! for model in models {
 //!     println!("{} ({})", model.id, model.display_name);
 //! }
-//! # Ok(()) }
+//! # Ok::<_, claude_kit_core::Error>(()) }).unwrap();
 //! ```
 
 use std::collections::VecDeque;

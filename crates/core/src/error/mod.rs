@@ -334,6 +334,22 @@ impl Error {
     /// Builds an [`Error::Api`] from a response status, its `request-id` and its body, which
     /// is parsed as the API's error document when it is one. The message is cut to
     /// [`MAX_MESSAGE_BYTES`] bytes.
+    ///
+    /// ```
+    /// use claude_kit_core::{ApiErrorKind, Error};
+    /// use http::StatusCode;
+    ///
+    /// let body = br#"{"type":"error","error":{"type":"rate_limit_error","message":"Slow down"}}"#;
+    /// let error = Error::api(StatusCode::TOO_MANY_REQUESTS, Some("req_011".into()), body);
+    /// assert_eq!(error.status(), Some(StatusCode::TOO_MANY_REQUESTS));
+    /// assert_eq!(error.kind(), Some(&ApiErrorKind::RateLimit));
+    /// assert_eq!(error.request_id(), Some("req_011"));
+    /// assert!(error.is_retryable());
+    /// assert_eq!(error.to_string(), "429 Too Many Requests rate_limit_error: Slow down (request id req_011)");
+    /// // Not the API's JSON: the body is the message, the kind comes from the status.
+    /// let error = Error::api(StatusCode::BAD_GATEWAY, None, b"<html>bad gateway</html>");
+    /// assert!(error.is_retryable() && error.request_id().is_none());
+    /// ```
     pub fn api(status: StatusCode, request_id: Option<String>, body: &[u8]) -> Self {
         Self::api_redacted(status, request_id, body, &Secrets::none())
     }

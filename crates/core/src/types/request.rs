@@ -291,6 +291,18 @@ pub struct MessageParam {
 
 impl MessageParam {
     /// A user turn.
+    ///
+    /// ```
+    /// use claude_kit_core::types::{ContentBlock, MessageParam, MessageRequest, Role};
+    ///
+    /// let mut request = MessageRequest::new("claude-sonnet-4-5", 256);
+    /// request.messages = vec![
+    ///     MessageParam::user("Hi, I'm Ada."),
+    ///     MessageParam::assistant("Hello Ada!"),
+    ///     MessageParam::user(vec![ContentBlock::text("What is my name?")]),
+    /// ];
+    /// assert_eq!(request.messages[1].role, Role::Assistant);
+    /// ```
     pub fn user(content: impl Into<Content>) -> Self {
         Self {
             role: Role::User,
@@ -319,6 +331,14 @@ pub enum Content {
 
 impl Content {
     /// The content as blocks (a string becomes one `text` block).
+    ///
+    /// ```
+    /// use claude_kit_core::types::Content;
+    ///
+    /// let blocks = Content::from("Hello").into_blocks();
+    /// assert_eq!(blocks.len(), 1);
+    /// assert_eq!(blocks[0].as_text(), Some("Hello"));
+    /// ```
     pub fn into_blocks(self) -> Vec<ContentBlock> {
         match self {
             Content::Text(text) => vec![ContentBlock::text(text)],

@@ -196,6 +196,11 @@ pub struct CitationsConfig {
 
 impl CitationsConfig {
     /// Citations on.
+    ///
+    /// ```
+    /// let on = claude_kit_core::types::CitationsConfig::enabled();
+    /// assert_eq!(serde_json::to_value(on).unwrap(), serde_json::json!({"enabled": true}));
+    /// ```
     pub fn enabled() -> Self {
         Self {
             enabled: true,

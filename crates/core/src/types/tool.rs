@@ -130,6 +130,14 @@ impl ToolDefinition {
     }
 
     /// Whether the API runs this tool (everything but [`ToolDefinition::Custom`]).
+    ///
+    /// ```
+    /// use claude_kit_core::types::{Tool, ToolDefinition, WebSearchTool};
+    ///
+    /// assert!(ToolDefinition::from(WebSearchTool::new()).is_server_tool());
+    /// let own = ToolDefinition::from(Tool::new("f", "Does f", serde_json::json!({"type": "object"})));
+    /// assert!(!own.is_server_tool());
+    /// ```
     pub fn is_server_tool(&self) -> bool {
         !matches!(self, ToolDefinition::Custom(_))
     }
@@ -373,6 +381,19 @@ impl UserLocation {
 
 /// The API's web fetch tool: the model fetches a URL it was given or found, the API answers
 /// with a `web_fetch_tool_result` block (send the `web-fetch-2025-09-10` beta header).
+///
+/// ```
+/// use claude_kit_core::types::{MessageRequest, WebFetchTool};
+/// use serde_json::json;
+///
+/// let fetch = WebFetchTool::new().max_uses(2).allowed_domains(["docs.rs"]).citations().max_content_tokens(20_000);
+/// assert_eq!(serde_json::to_value(&fetch).unwrap(), json!({"type": "web_fetch_20250910", "name": "web_fetch",
+///     "max_uses": 2, "allowed_domains": ["docs.rs"], "citations": {"enabled": true}, "max_content_tokens": 20000}));
+/// let request = MessageRequest::new("claude-sonnet-4-5", 1024).tool(fetch).user("Summarise https://docs.rs/serde");
+/// // Send the beta header with the request: `anthropic-beta: web-fetch-2025-09-10`.
+/// assert_eq!(WebFetchTool::BETA, "web-fetch-2025-09-10");
+/// # let _ = request;
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WebFetchTool {
@@ -470,6 +491,25 @@ impl Default for WebFetchTool {
 
 /// The API's code execution tool: the model runs code in a sandbox the API hosts (send the
 /// `code-execution-2025-08-25` beta header).
+///
+/// ```
+/// use claude_kit_core::types::{CodeExecutionTool, ContentBlock, Message};
+///
+/// let tool = serde_json::to_value(CodeExecutionTool::new()).unwrap();
+/// assert_eq!(tool, serde_json::json!({"type": "code_execution_20250825", "name": "code_execution"}));
+/// // The reply carries the call and its result as typed blocks.
+/// let reply: Message = serde_json::from_value(serde_json::json!({"id": "msg_1", "type": "message",
+///     "role": "assistant", "model": "m", "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1},
+///     "content": [
+///         {"type": "server_tool_use", "id": "srvtoolu_1", "name": "code_execution", "input": {"code": "print(2 + 2)"}},
+///         {"type": "code_execution_tool_result", "tool_use_id": "srvtoolu_1",
+///          "content": {"type": "code_execution_result", "stdout": "4\n", "stderr": "", "return_code": 0}},
+///         {"type": "text", "text": "2 + 2 is 4."}]})).unwrap();
+/// let ContentBlock::ServerToolResult(result) = &reply.content[1] else { panic!() };
+/// assert_eq!(result.kind, "code_execution_tool_result");
+/// assert_eq!(result.content["stdout"], "4\n");
+/// assert_eq!(reply.tool_uses().count(), 0); // the API ran it: nothing for you to run
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CodeExecutionTool {
