@@ -1,11 +1,15 @@
 //! A synchronous client for synchronous code: the same API as [`crate::Client`], without
 //! `async` or `.await`.
 //!
-//! ```no_run
-//! use claude_kit::{MessageRequest, blocking};
+//! ```
+//! use claude_kit::{ClientBuilder, MessageRequest, blocking};
 //!
 //! fn main() -> claude_kit::Result<()> {
-//!     let client = blocking::Client::from_env()?; // ANTHROPIC_API_KEY, …
+//! #   let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+//!     // blocking::Client::from_env() reads ANTHROPIC_API_KEY, …
+//!     let client = blocking::Client::new(ClientBuilder::default().api_key("sk-ant-...")
+//! #       .base_url(server.url())
+//!     )?;
 //!     let reply = client.query("Hello")?;
 //!     println!("{}", reply.text());
 //!

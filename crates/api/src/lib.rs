@@ -1,18 +1,25 @@
 //! The Messages API backend of [claude-kit](https://docs.rs/claude-kit): a [`Client`] that
 //! runs unchanged on tokio, smol, async-std or an executor of your own.
 //!
-//! ```no_run
-//! # async fn run() -> claude_kit_core::Result<()> {
+//! ```
 //! use claude_kit_api::Client;
 //! use claude_kit_core::types::MessageRequest;
 //!
-//! let client = Client::from_env()?; // ANTHROPIC_API_KEY must be set
+//! # let server = claude_kit_mock::MockServer::start(); // a local stand-in for the API
+//! # claude_kit_smol::block_on(async {
+//! // Client::from_env() reads ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, ANTHROPIC_MODEL).
+//! let client = Client::builder()
+//!     .api_key("sk-ant-...")
+//! #   .base_url(server.url())
+//!     .build()?;
 //! let reply = client
 //!     .messages()
 //!     .create(MessageRequest::new("claude-sonnet-4-5", 256).user("Hello"))
 //!     .await?;
 //! println!("{}", reply.text());
-//! # Ok(()) }
+//! assert!(reply.text().ends_with("You said: Hello"));
+//! # Ok::<_, claude_kit_core::Error>(()) })?;
+//! # Ok::<_, claude_kit_core::Error>(())
 //! ```
 //!
 //! - [`Client`] (built by a [`ClientBuilder`] from a [`Config`]): configuration, connection
