@@ -43,8 +43,10 @@ impl ResponseMeta {
 
 /// The `request-id` header of `headers`.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+    // A `HeaderName`, not a `&str`: a string key is parsed into a name on every lookup.
+    static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("request-id");
     headers
-        .get("request-id")
+        .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
 }
 

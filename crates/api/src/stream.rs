@@ -5,6 +5,7 @@
 //! far, and the first-content rule); this module only feeds it bytes and bounds the waits.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -138,8 +139,10 @@ impl MessageStream {
     }
 
     /// Reads the rest of the stream and returns the text of the message's text blocks.
-    pub async fn final_text(self) -> Result<String> {
-        Ok(self.final_message().await?.text())
+    pub fn final_text(self) -> impl Future<Output = Result<String>> {
+        // Not an `async fn`: that would hold the stream twice (its argument, and inside the
+        // `final_message` future it awaits).
+        futures_util::FutureExt::map(self.final_message(), |message| Ok(message?.text()))
     }
 
     /// Every `text_delta`, as it arrives: what you print to a terminal. (Like the official
@@ -162,6 +165,11 @@ impl MessageStream {
                 Some(Err(error)) => return Err(error),
                 Some(Ok(StreamEvent::Ping)) => {}
                 Some(Ok(event)) => {
+                    if self.prefetched.capacity() == 0 {
+                        // Usually `message_start`, `content_block_start` and the first delta:
+                        // room for three, not the four a first growth makes.
+                        self.prefetched.reserve_exact(3);
+                    }
                     self.prefetched.push_back(event);
                     self.prefetched_bytes += self.decoder.last_event_len();
                     if self.decoder.content_started()
@@ -303,8 +311,8 @@ impl<S> TextStream<S> {
 
 impl TextStream<MessageStream> {
     /// Reads the rest of the stream and returns the complete message.
-    pub async fn final_message(self) -> Result<Message> {
-        self.events.final_message().await
+    pub fn final_message(self) -> impl Future<Output = Result<Message>> {
+        self.events.final_message()
     }
 }
 

@@ -61,18 +61,22 @@ pub(crate) fn call(
     Span
 }
 
-/// Runs `future` inside `span`.
+/// Runs `future` inside `span`. Not an `async fn`: it returns the future itself (or
+/// tracing's `Instrumented` wrapper of it), so a call's state machine is not stored twice.
 #[inline]
-pub(crate) async fn in_span<F: std::future::Future>(span: Span, future: F) -> F::Output {
+pub(crate) fn in_span<F: std::future::Future>(
+    span: Span,
+    future: F,
+) -> impl std::future::Future<Output = F::Output> {
     #[cfg(feature = "tracing")]
     {
         use tracing::Instrument;
-        future.instrument(span).await
+        future.instrument(span)
     }
     #[cfg(not(feature = "tracing"))]
     {
         let _ = span;
-        future.await
+        future
     }
 }
 

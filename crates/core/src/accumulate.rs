@@ -120,6 +120,11 @@ impl MessageAccumulator {
                 }
                 let message = self.started("content_block_start")?;
                 let position = message.content.len();
+                if message.content.capacity() == 0 {
+                    // Most replies have one block: a `Vec`'s first growth would make room
+                    // for four (1.5 KiB), held for as long as the stream is open.
+                    message.content.reserve_exact(1);
+                }
                 message.content.push(ContentBlock::clone(content_block));
                 let tracks_input = matches!(
                     **content_block,

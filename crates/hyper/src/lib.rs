@@ -82,7 +82,7 @@ mod tunnel;
 mod version;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -123,6 +123,9 @@ struct Inner {
     versions: Versions,
     #[cfg(feature = "http2")]
     http2: h2::Options,
+    /// The target of the last request: a client sends nearly every request to one origin, so
+    /// parsing it, the proxy rules and the pool key's allocations run once, not per request.
+    last_target: Mutex<Option<Arc<Target>>>,
 }
 
 /// A connection just opened and handshaken.
@@ -159,6 +162,7 @@ impl HyperTransport {
                 versions,
                 #[cfg(feature = "http2")]
                 http2,
+                last_target: Mutex::new(None),
             }),
         }
     }
@@ -244,7 +248,8 @@ impl Inner {
         in_flight: InFlight,
     ) -> claude_kit_core::Result<Response<Body>> {
         self.pool.check_open()?;
-        let target = Target::from_uri(request.uri(), &self.proxy)?;
+        let target = self.target(request.uri())?;
+        let target = &*target;
         // A per-request connect timeout (set by the client) wins over the transport's.
         let connect_timeout = request
             .extensions()
@@ -255,14 +260,29 @@ impl Inner {
             .versions
             .may_multiplex(target.key.https, target.forwarded())
         {
-            let request = target::prepare_http2(request, &target).map(Full::new);
+            let request = target::prepare_http2(request, target).map(Full::new);
             return self
-                .send_multiplexed(request, &target, connect_timeout, in_flight)
+                .send_multiplexed(request, target, connect_timeout, in_flight)
                 .await;
         }
-        let request = prepare(request, &target).map(Full::new);
-        self.send_http1(request, &target, connect_timeout, in_flight)
+        let request = prepare(request, target).map(Full::new);
+        self.send_http1(request, target, connect_timeout, in_flight)
             .await
+    }
+
+    /// Where a request to `uri` goes: the last request's target when `uri` has its scheme and
+    /// authority, a new one otherwise (which becomes the last).
+    fn target(&self, uri: &http::Uri) -> claude_kit_core::Result<Arc<Target>> {
+        let mut last = self
+            .last_target
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(target) = last.as_ref().filter(|target| target.is_for(uri)) {
+            return Ok(target.clone());
+        }
+        let target = Arc::new(Target::from_uri(uri, &self.proxy)?);
+        *last = Some(target.clone());
+        Ok(target)
     }
 
     /// Sends on a pooled HTTP/1.1 connection, else on a new connection.

@@ -43,15 +43,46 @@ use crate::proxy::ProxyTarget;
 /// The request side of a hyper HTTP/1.1 connection.
 pub(crate) type Sender = SendRequest<Full<Bytes>>;
 
-/// Which connections are interchangeable: same scheme, host, port and proxy.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
+/// Which connections are interchangeable: same scheme, host, port and proxy ([`Endpoint`]).
+/// Shared: the pool clones it for each permit, lease and return, and a clone costs a reference
+/// count, not a `String`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key(Arc<Endpoint>);
+
+/// What a [`Key`] is made of.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Endpoint {
     pub(crate) https: bool,
     pub(crate) host: String,
     pub(crate) port: u16,
     /// The proxy the connection goes through (with its credentials), if any.
     pub(crate) proxy: Option<ProxyTarget>,
 }
+
+impl Key {
+    pub(crate) fn new(endpoint: Endpoint) -> Self {
+        Self(Arc::new(endpoint))
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Past this many origins, an origin's idle list is dropped when it empties; below, it is
+/// kept for the next return (a client nearly always talks to one origin, and re-creating the
+/// list on every request costs an allocation and a hash).
+const KEEP_EMPTY_IDLE_LISTS: usize = 8;
 
 struct Idle {
     sender: Sender,
@@ -236,7 +267,7 @@ impl Pool {
                 while list.front().is_some_and(|idle| self.expired(idle, now)) {
                     dead.extend(list.pop_front());
                 }
-                if list.is_empty() {
+                if list.is_empty() && state.idle.len() > KEEP_EMPTY_IDLE_LISTS {
                     state.idle.remove(key);
                 }
             }

@@ -5,11 +5,16 @@ use claude_kit_core::Error;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Uri, Version};
 
-use crate::pool::Key;
+use http::uri::Authority;
+
+use crate::pool::{Endpoint, Key};
 use crate::proxy::{ProxyConfig, ProxyTarget};
 
 /// Where a request goes, derived from its absolute URI and the proxy configuration.
 pub(crate) struct Target {
+    /// The scheme and authority of the URI this target was made from (see [`Target::is_for`]).
+    scheme: Scheme,
+    authority: Authority,
     pub(crate) key: Key,
     /// The host to dial: the URI host without IPv6 brackets.
     pub(crate) dial_host: String,
@@ -53,15 +58,24 @@ impl Target {
             .map_err(|e| Error::config(format!("invalid host in `{uri}`: {e}")))?;
         let proxy = proxy.route(https, &dial_host, port)?.cloned();
         Ok(Self {
-            key: Key {
+            scheme: if https { Scheme::HTTPS } else { Scheme::HTTP },
+            authority: authority.clone(),
+            key: Key::new(Endpoint {
                 https,
                 host: host.to_ascii_lowercase(),
                 port,
                 proxy,
-            },
+            }),
             dial_host,
             host_header,
         })
+    }
+
+    /// Whether [`Target::from_uri`] would make this same target from `uri` (with the same proxy
+    /// configuration): same scheme, same authority, byte for byte.
+    pub(crate) fn is_for(&self, uri: &Uri) -> bool {
+        uri.scheme() == Some(&self.scheme)
+            && uri.authority().map(Authority::as_str) == Some(self.authority.as_str())
     }
 
     /// `host:port` of the origin, for error messages and the `CONNECT` request.
@@ -172,6 +186,21 @@ mod tests {
 
     fn target(uri: &str) -> Target {
         Target::from_uri(&uri.parse().unwrap(), &ProxyConfig::none()).unwrap()
+    }
+
+    #[test]
+    fn a_target_is_for_uris_of_its_scheme_and_authority_only() {
+        let made = target("http://api.example.com:8080/v1/messages");
+        let is_for = |uri: &str| made.is_for(&uri.parse().unwrap());
+        assert!(is_for("http://api.example.com:8080/v1/messages"));
+        assert!(is_for("http://api.example.com:8080/v1/models?limit=1"));
+        assert!(!is_for("https://api.example.com:8080/v1/messages"));
+        assert!(!is_for("http://api.example.com/v1/messages"));
+        assert!(!is_for("http://api.example.com:8081/v1/messages"));
+        assert!(!is_for("http://other.example.com:8080/v1/messages"));
+        // Byte for byte: the `Host` header keeps the URI's spelling.
+        assert!(!is_for("http://API.example.com:8080/v1/messages"));
+        assert!(!is_for("http://user@api.example.com:8080/v1/messages"));
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub use context::SharedRuntime;
 pub use net::{AsyncIo, TcpConnect};
 pub use process::{ChildProcess, SpawnProcess};
 pub use task::{
-    Elapsed, JoinHandle, ShutdownWatch, sleep, spawn, spawn_blocking, timeout, timeout_at,
+    Elapsed, JoinHandle, ShutdownWatch, Timeout, sleep, spawn, spawn_blocking, timeout, timeout_at,
 };
 
 /// A boxed, `Send` future: the currency of the dyn-compatible traits in this crate.

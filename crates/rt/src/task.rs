@@ -182,27 +182,69 @@ impl fmt::Display for Elapsed {
 impl std::error::Error for Elapsed {}
 
 /// Awaits `future` until `deadline`; past it, the future is dropped and [`Elapsed`] returned.
-pub async fn timeout_at<F: Future>(
+///
+/// The timer is armed when the returned [`Timeout`] is first polled, and the future is polled
+/// before the timer: a future that is ready at the deadline still completes.
+pub fn timeout_at<F: Future>(
     runtime: &dyn Runtime,
     deadline: Instant,
     future: F,
-) -> Result<F::Output, Elapsed> {
-    let sleep = runtime.sleep_until(deadline);
-    let future = std::pin::pin!(future);
-    match futures_util::future::select(future, sleep).await {
-        futures_util::future::Either::Left((output, _)) => Ok(output),
-        futures_util::future::Either::Right(((), _)) => Err(Elapsed(())),
+) -> Timeout<'_, F> {
+    Timeout {
+        future,
+        runtime,
+        deadline,
+        sleep: None,
     }
 }
 
 /// Awaits `future` for at most `duration`, measured from [`Runtime::now`].
-pub async fn timeout<F: Future>(
-    runtime: &dyn Runtime,
-    duration: Duration,
-    future: F,
-) -> Result<F::Output, Elapsed> {
+pub fn timeout<F: Future>(runtime: &dyn Runtime, duration: Duration, future: F) -> Timeout<'_, F> {
     let deadline = saturating_deadline(runtime.now(), duration);
-    timeout_at(runtime, deadline, future).await
+    timeout_at(runtime, deadline, future)
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`timeout`] and [`timeout_at`]: the wrapped future and, once polled, one
+    /// timer. A plain struct, not an `async fn`, so that it is no bigger than the future it
+    /// wraps plus the timer (an `async fn` would keep its argument and the awaited future
+    /// side by side, and the SDK nests these).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Timeout<'a, F> {
+        #[pin]
+        future: F,
+        runtime: &'a dyn Runtime,
+        deadline: Instant,
+        sleep: Option<Pin<Box<dyn Sleep>>>,
+    }
+}
+
+impl<F: Future> Future for Timeout<'_, F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| this.runtime.sleep_until(*this.deadline));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F> fmt::Debug for Timeout<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("runtime", &self.runtime.name())
+            .field("deadline", &self.deadline)
+            .field("armed", &self.sleep.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Waits until `duration` has passed on `runtime`'s clock.
@@ -335,5 +377,105 @@ impl<T: Future<Output = ()> + Send + Sync> Sleep for WatchedSleep<T> {
             let timer = this.timer;
             let _ = catch_unwind(AssertUnwindSafe(|| reset(timer, deadline)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BoxFuture;
+    use std::sync::Mutex;
+
+    /// Counts timers; each one is already due (`due`) or never fires.
+    #[derive(Debug, Default)]
+    struct Timers {
+        made: Mutex<usize>,
+        due: bool,
+    }
+
+    struct Fixed(bool);
+
+    impl Future for Fixed {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    impl Sleep for Fixed {
+        fn reset(self: Pin<&mut Self>, _: Instant) {}
+    }
+
+    impl Runtime for Timers {
+        fn name(&self) -> &'static str {
+            "timers"
+        }
+        fn spawn(&self, task: BoxFuture<'static, ()>) {
+            drop(task);
+        }
+        fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> {
+            *self.made.lock().unwrap() += 1;
+            Box::pin(Fixed(self.due))
+        }
+    }
+
+    #[test]
+    fn a_timeout_arms_its_timer_only_when_the_future_is_not_ready() {
+        let runtime = Timers::default();
+        let ready = timeout_at(&runtime, Instant::now(), std::future::ready(7));
+        assert_eq!(
+            *runtime.made.lock().unwrap(),
+            0,
+            "armed before it was polled"
+        );
+        assert_eq!(futures::executor::block_on(ready), Ok(7));
+        assert_eq!(*runtime.made.lock().unwrap(), 0, "armed for a ready future");
+
+        let mut pending = timeout(
+            &runtime,
+            Duration::from_secs(1),
+            std::future::pending::<()>(),
+        );
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut pending).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut pending).poll(&mut cx).is_pending());
+        assert_eq!(*runtime.made.lock().unwrap(), 1, "one timer, armed once");
+    }
+
+    #[test]
+    fn a_due_timer_ends_a_pending_future_but_not_a_ready_one() {
+        let runtime = Timers {
+            due: true,
+            ..Timers::default()
+        };
+        let pending = timeout_at(&runtime, Instant::now(), std::future::pending::<()>());
+        assert_eq!(futures::executor::block_on(pending), Err(Elapsed(())));
+        // The future is polled first: ready at the deadline still counts.
+        let ready = timeout_at(&runtime, Instant::now(), std::future::ready("done"));
+        assert_eq!(futures::executor::block_on(ready), Ok("done"));
+    }
+
+    #[test]
+    fn a_timeout_is_its_future_plus_a_timer() {
+        let big = async {
+            let buffer = [1u8; 4096];
+            std::future::ready(()).await;
+            buffer.len()
+        };
+        let inner = std::mem::size_of_val(&big);
+        let runtime = Timers::default();
+        let wrapped = timeout_at(&runtime, Instant::now(), big);
+        // An `async fn` wrapper would hold the future twice (its argument and the awaited one).
+        assert!(
+            std::mem::size_of_val(&wrapped) <= inner + 64,
+            "{} bytes around a {inner}-byte future",
+            std::mem::size_of_val(&wrapped)
+        );
+        assert_eq!(futures::executor::block_on(wrapped), Ok(4096));
     }
 }

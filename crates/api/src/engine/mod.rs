@@ -40,13 +40,18 @@ pub(crate) use body::ResponseBody;
 pub(crate) use retry::Failed;
 pub use stats::ClientStats;
 use stats::Counters;
-use transport::{built_in_transport, hide_echoed_secrets};
+use transport::{built_in_transport, own_headers};
 
 /// The path of the Messages API.
 pub(crate) const MESSAGES_PATH: &str = "/v1/messages";
 
 /// The retry-count header, named once instead of parsed on every request.
 static RETRY_COUNT: http::HeaderName = http::HeaderName::from_static(RETRY_COUNT_HEADER);
+
+/// `application/json`, the content type of every JSON body.
+fn application_json() -> HeaderValue {
+    HeaderValue::from_static("application/json")
+}
 
 /// The most bytes of an error body that are read to build an [`Error::Api`].
 const MAX_ERROR_BODY: usize = 1 << 20;
@@ -61,6 +66,9 @@ pub(crate) struct Engine {
     transport: Arc<dyn Transport>,
     /// Authentication, version and default headers.
     headers: HeaderMap,
+    /// `headers` with `content-type: application/json`: what a call with a JSON body starts
+    /// from (one clone per request, no insert).
+    json_headers: HeaderMap,
     model: String,
     max_response_bytes: usize,
     max_event_size: usize,
@@ -101,6 +109,11 @@ impl Engine {
             base_url,
             runtime,
             transport,
+            json_headers: {
+                let mut json = headers.clone();
+                json.insert(header::CONTENT_TYPE, application_json());
+                json
+            },
             headers,
             model: config.model,
             max_response_bytes: config.max_response_bytes,
@@ -177,19 +190,26 @@ impl Engine {
     {
         let deadlines = CallDeadlines::new(*settings.timeouts(), self.runtime.now());
         let total_at = deadlines.total_at();
-        let call = retry::with_retries(
+        // Built in place, not bound to a local first: a future held in a local and then moved
+        // into `timeout_at` is stored twice in this state machine.
+        let outcome = match claude_kit_rt::timeout_at(
             &*self.runtime,
-            settings.retry(),
-            settings.label(),
-            &self.secrets,
-            |retries_done| {
-                attempt(Attempt {
-                    retries_done,
-                    deadlines: deadlines.clone(),
-                })
-            },
-        );
-        let outcome = match claude_kit_rt::timeout_at(&*self.runtime, total_at, call).await {
+            total_at,
+            retry::with_retries(
+                &*self.runtime,
+                settings.retry(),
+                settings.label(),
+                &self.secrets,
+                |retries_done| {
+                    attempt(Attempt {
+                        retries_done,
+                        deadlines: deadlines.clone(),
+                    })
+                },
+            ),
+        )
+        .await
+        {
             Ok(outcome) => outcome,
             Err(_) => Err(Error::Timeout {
                 phase: TimeoutPhase::Total,
@@ -244,7 +264,7 @@ impl Engine {
             parts.status,
             crate::meta::request_id(&parts.headers),
         );
-        hide_echoed_secrets(&mut parts.headers, &self.secrets);
+        own_headers(&mut parts.headers, &self.secrets);
         self.admission.observe(&parts.headers, self.runtime.now());
         // The total bound is the call's own timer (see `call`): a body's watches idle and drain.
         let deadlines = deadlines.streaming();
@@ -310,19 +330,25 @@ impl Engine {
         let mut request = http::Request::new(json_body.clone().unwrap_or_default());
         *request.method_mut() = method.clone();
         *request.uri_mut() = uri;
-        // One clone of the client's headers (key, version, user agent, defaults, accept).
+        // One clone of the client's headers (key, version, user agent, defaults, accept, and
+        // the content type of a JSON body).
         let headers = request.headers_mut();
-        *headers = self.headers.clone();
+        *headers = match json_body {
+            Some(_) => self.json_headers.clone(),
+            None => self.headers.clone(),
+        };
         for (name, value) in settings.headers() {
             headers.insert(name.clone(), value.clone());
         }
-        if json_body.is_some() {
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+        if json_body.is_some() && !settings.headers().is_empty() {
+            // A JSON body is JSON whatever the call's headers say.
+            headers.insert(header::CONTENT_TYPE, application_json());
         }
-        headers.insert(&RETRY_COUNT, HeaderValue::from(retries_done));
+        let retry_count = match retries_done {
+            0 => HeaderValue::from_static("0"),
+            n => HeaderValue::from(n),
+        };
+        headers.insert(&RETRY_COUNT, retry_count);
         request
             .extensions_mut()
             .insert(ConnectTimeout(connect_timeout));

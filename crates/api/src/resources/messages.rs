@@ -1,5 +1,6 @@
 //! The Messages API: [`Messages::create`].
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -63,7 +64,17 @@ impl<'a> Messages<'a> {
     /// # Ok::<_, claude_kit_core::Error>(()) })?;
     /// # Ok::<_, claude_kit_core::Error>(())
     /// ```
-    pub async fn create(&self, request: MessageRequest) -> Result<Response<Message>> {
+    pub fn create(
+        &self,
+        request: MessageRequest,
+    ) -> impl Future<Output = Result<Response<Message>>> + Send + '_ {
+        // Boxed at once, the request with it: the call's state machine is a few KiB, and
+        // calls are often held in bulk (`join_all`, a `Vec` of calls); this way each costs a
+        // pointer until it runs, and its state is freed when it completes.
+        Box::pin(self.create_boxed(request))
+    }
+
+    async fn create_boxed(&self, request: MessageRequest) -> Result<Response<Message>> {
         let (engine, settings) = (&**self.engine, &**self.settings);
         let span = crate::trace::call(
             &Method::POST,
@@ -99,9 +110,7 @@ impl<'a> Messages<'a> {
                 Ok(Response::new(message, meta))
             }
         });
-        // Boxed: the call's state machine is several KiB, and futures are often held in bulk
-        // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
-        Box::pin(crate::trace::in_span(span, call)).await
+        crate::trace::in_span(span, call).await
     }
 
     /// Creates a message and streams the reply as it is generated.
@@ -131,7 +140,15 @@ impl<'a> Messages<'a> {
     /// # Ok::<_, claude_kit_core::Error>(()) })?;
     /// # Ok::<_, claude_kit_core::Error>(())
     /// ```
-    pub async fn stream(&self, request: MessageRequest) -> Result<MessageStream> {
+    pub fn stream(
+        &self,
+        request: MessageRequest,
+    ) -> impl Future<Output = Result<MessageStream>> + Send + '_ {
+        // Boxed at once, as `create` is.
+        Box::pin(self.stream_boxed(request))
+    }
+
+    async fn stream_boxed(&self, request: MessageRequest) -> Result<MessageStream> {
         let (engine, settings) = (&**self.engine, &**self.settings);
         let span = crate::trace::call(
             &Method::POST,
@@ -178,9 +195,7 @@ impl<'a> Messages<'a> {
                 Ok(stream)
             }
         });
-        // Boxed: the call's state machine is several KiB, and futures are often held in bulk
-        // (`join_all`, a `Vec` of calls); boxed, each costs a pointer and is freed on completion.
-        Box::pin(crate::trace::in_span(span, call)).await
+        crate::trace::in_span(span, call).await
     }
 
     /// Counts the input tokens `request` would use, without creating a message
@@ -255,6 +270,27 @@ fn is_event_stream(content_type: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use claude_kit_core::types::MessageRequest;
+
+    /// Calls are held in bulk (`join_all`, a `Vec` of them): each must cost a pointer until
+    /// it runs, not its whole state machine and a copy of its request.
+    #[test]
+    fn a_call_not_yet_polled_is_a_pointer() {
+        let client = crate::Client::builder()
+            .api_key("sk-ant-example")
+            .base_url("http://127.0.0.1:9")
+            .runtime(claude_kit_smol::SmolRuntime::new())
+            .build()
+            .unwrap();
+        let request = || MessageRequest::new("claude-sonnet-4-5", 64).user("Hi");
+        let messages = client.messages();
+        let create = messages.create(request());
+        let stream = messages.stream(request());
+        let pointer = std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of_val(&create), pointer);
+        assert_eq!(std::mem::size_of_val(&stream), pointer);
+    }
+
     #[test]
     fn media_types_are_compared_without_case() {
         for yes in [
