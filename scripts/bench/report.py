@@ -127,6 +127,14 @@ def build(rows, args):
     lines = [BEGIN, ""]
     lines.append(
         f"Command: `{args.command}` (took {args.elapsed // 60} min {args.elapsed % 60} s, "
+        + (
+            f"of which {args.setup // 60} min {args.setup % 60} s building and installing the "
+            f"clients and {(args.elapsed - args.setup) // 60} min {(args.elapsed - args.setup) % 60} s "
+            "measuring, "
+            if args.setup
+            else ""
+        )
+        + 
         f"{datetime.date.today().isoformat()}). Machine: {m['nproc']} vCPUs ({m['cpu']}), "
         f"{m['mem']}, {m['kernel']}; {m['rustc']}; Python {m['python']}; Node {m['node']}. "
         "Shared with other work: absolute wall times are indicative, CPU times are what to compare."
@@ -484,6 +492,7 @@ def main():
     p.add_argument("--svg")
     p.add_argument("--command", default="scripts/bench/run.sh")
     p.add_argument("--elapsed", type=int, default=0)
+    p.add_argument("--setup", type=int, default=0, help="seconds of --elapsed spent building and installing")
     p.add_argument("--token-delay-ms", type=int, default=int(os.environ.get("BENCH_TOKEN_DELAY_MS", "1000")))
     args = p.parse_args()
     rows = [json.loads(line) for line in open(args.results) if line.strip().startswith("{")]

@@ -170,7 +170,78 @@ async fn the_warm_pool_reports_start_failures(rt: Rt) {
     assert!(pool.stats().failures >= 1);
 }
 
+/// A runtime that notes on which kind of thread each process is started.
+#[derive(Debug)]
+struct WatchedStarts {
+    inner: Rt,
+    starts: std::sync::Mutex<Vec<Option<claude_kit_rt::context::ThreadContext>>>,
+}
+
+impl claude_kit_rt::Runtime for WatchedStarts {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn spawn(&self, task: claude_kit_rt::BoxFuture<'static, ()>) {
+        self.inner.spawn(task);
+    }
+    fn sleep_until(
+        &self,
+        deadline: std::time::Instant,
+    ) -> std::pin::Pin<Box<dyn claude_kit_rt::Sleep>> {
+        self.inner.sleep_until(deadline)
+    }
+    fn is_shut_down(&self) -> bool {
+        self.inner.is_shut_down()
+    }
+    fn process(&self) -> Option<&dyn claude_kit_rt::SpawnProcess> {
+        Some(self)
+    }
+    fn spawn_blocking(&self, task: Box<dyn FnOnce() + Send + 'static>) {
+        self.inner.spawn_blocking(task);
+    }
+}
+
+impl claude_kit_rt::SpawnProcess for WatchedStarts {
+    fn spawn(
+        &self,
+        command: std::process::Command,
+    ) -> std::io::Result<Box<dyn claude_kit_rt::ChildProcess>> {
+        self.starts
+            .lock()
+            .unwrap()
+            .push(claude_kit_rt::context::ThreadContext::current());
+        self.inner.process().unwrap().spawn(command)
+    }
+}
+
+/// Starting a process blocks its thread (fork, exec): it happens on the blocking pool, never
+/// on a thread that polls tasks — a warm pool's refill would stall the query it was taken for.
+async fn processes_start_on_the_blocking_pool(rt: Rt) {
+    let watched = std::sync::Arc::new(WatchedStarts {
+        inner: rt.clone(),
+        starts: std::sync::Mutex::new(Vec::new()),
+    });
+    let (options, _record) = fake(&rt, &Script::new());
+    let options = options.runtime(watched.clone());
+    let client = within(&rt, AgentClient::connect(options)).await.unwrap();
+    client.query("one").await.unwrap();
+    let turn = collect(&rt, client.receive_response()).await;
+    assert_eq!(texts(&turn), ["echo: one"]);
+    within(&rt, client.disconnect()).await;
+    let starts = watched.starts.lock().unwrap();
+    assert_eq!(starts.len(), 1);
+    assert!(
+        matches!(
+            starts[0],
+            Some(claude_kit_rt::context::ThreadContext::Blocking)
+        ),
+        "started on {:?}",
+        starts[0]
+    );
+}
+
 on_all_runtimes!(
+    processes_start_on_the_blocking_pool,
     two_turns_on_one_process,
     interrupt_returns_a_receipt_and_the_session_goes_on,
     control_requests_are_routed_by_id,

@@ -76,13 +76,23 @@ impl Session {
         options: &CodeOptions,
         runtime: SharedRuntime,
     ) -> Result<Self> {
-        let processes = runtime.process().ok_or_else(|| {
-            Error::config(format!(
+        if runtime.process().is_none() {
+            return Err(Error::config(format!(
                 "the runtime `{}` cannot start processes, which the Claude Code backend needs",
                 runtime.name()
-            ))
-        })?;
-        let mut child = processes.spawn(options.command(&cli)).map_err(|e| {
+            )));
+        }
+        // Starting a process blocks the calling thread (the fork and the exec, ~0.3–1 ms and
+        // more for a large parent): do it on the blocking pool, not on a thread that polls
+        // other tasks (a warm pool's refill would otherwise stall the query it was taken for).
+        let command = options.command(&cli);
+        let spawner = runtime.clone();
+        let spawned = rt::spawn_blocking(&*runtime, move || match spawner.process() {
+            Some(processes) => processes.spawn(command),
+            None => Err(std::io::Error::other("no process capability")),
+        })
+        .await;
+        let mut child = spawned.map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::CliNotFound {
                     searched: vec![cli.clone()],

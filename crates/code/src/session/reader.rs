@@ -18,6 +18,13 @@ use super::shared::{EXIT_WAIT, Shared, lock};
 
 /// How much of a malformed stdout line an error quotes.
 pub(super) const EXCERPT_BYTES: usize = 200;
+/// The stdout read buffer's first size: a turn's frames are a few kilobytes, and a session
+/// that never writes more never zeroes more.
+const READ_BUFFER_FIRST: usize = 8 * 1024;
+/// The size the read buffer grows to, doubling at each read that fills it: a pipe's capacity
+/// (what one read can return at most on Linux, by default).
+const READ_BUFFER_MAX: usize = 64 * 1024;
+
 /// Reads the CLI's stdout to its end, routing every line.
 pub(super) async fn read_stdout(
     shared: Arc<Shared>,
@@ -28,7 +35,7 @@ pub(super) async fn read_stdout(
     shutdown: async_channel::Sender<()>,
 ) {
     let mut lines = LineDecoder::new(max_line);
-    let mut buffer = vec![0u8; 64 * 1024];
+    let mut buffer = vec![0u8; READ_BUFFER_FIRST];
     let mut last_was_error_result = false;
     let fatal: Option<Error> = 'read: loop {
         let n = match stdout.read(&mut buffer).await {
@@ -45,16 +52,26 @@ pub(super) async fn read_stdout(
         if lines.push(&buffer[..n]).is_err() {
             break Some(too_long(max_line));
         }
+        if n == buffer.len() && buffer.len() < READ_BUFFER_MAX {
+            // A full read: more is waiting. Read in larger pieces (up to a pipe's capacity).
+            buffer.resize(buffer.len() * 2, 0);
+        }
         while let Some(line) = lines.next_line() {
             let Ok(line) = line else {
                 break 'read Some(too_long(max_line));
             };
-            let Some(value) = parse_line(&line, &shared.secrets) else {
-                continue;
-            };
-            let frame = match value {
-                Ok(value) => route(&shared, &callbacks, value),
-                Err(error) => Some(Err(error)),
+            // The frames of a turn parse in one pass; control frames, other types and any
+            // line that does not parse that way take the general path (and its errors).
+            let frame = if let Some(frame) = turn_frame(&line) {
+                Some(Ok(frame))
+            } else {
+                let Some(value) = parse_line(&line, &shared.secrets) else {
+                    continue;
+                };
+                match value {
+                    Ok(value) => route(&shared, &callbacks, value),
+                    Err(error) => Some(Err(error)),
+                }
             };
             if let Some(frame) = frame {
                 if let Ok(frame) = &frame {
@@ -117,6 +134,17 @@ pub(super) fn too_long(limit: usize) -> Error {
              (raise it with CodeOptions::max_line_bytes)"
         ),
     )
+}
+
+/// One stdout line as a frame of a turn, parsed in one pass ([`Frame::from_turn_line`]);
+/// `None` for anything else.
+fn turn_frame(line: &[u8]) -> Option<Frame> {
+    let start = line.iter().position(|b| !b.is_ascii_whitespace())?;
+    let line = &line[start..];
+    if line.first() != Some(&b'{') {
+        return None;
+    }
+    Frame::from_turn_line(line)
 }
 
 /// One stdout line as JSON: `None` for a line to skip (blank, or not starting with `{`: the

@@ -150,7 +150,7 @@ impl ControlChannel {
     /// Classifies one frame read from the CLI's stdout.
     pub fn receive(&mut self, frame: Value) -> Inbound {
         match frame.get("type").and_then(Value::as_str) {
-            Some("control_response") => self.response(&frame),
+            Some("control_response") => self.response(frame),
             Some("control_request") => {
                 let Some(id) = frame.get("request_id").and_then(Value::as_str) else {
                     return Inbound::Malformed {
@@ -184,8 +184,10 @@ impl ControlChannel {
         }
     }
 
-    fn response(&mut self, frame: &Value) -> Inbound {
-        let Some(response) = frame.get("response") else {
+    /// Takes the answer out of `frame` (an `initialize` answer is many kilobytes: it is moved,
+    /// not copied).
+    fn response(&mut self, mut frame: Value) -> Inbound {
+        let Some(response) = frame.get_mut("response") else {
             return Inbound::Malformed {
                 reason: "a control_response without a response object",
             };
@@ -193,13 +195,14 @@ impl ControlChannel {
         let Some(id) = response.get("request_id").and_then(Value::as_str) else {
             return Inbound::StrayResponse { id: None };
         };
-        if !self.pending.remove(id) {
-            return Inbound::StrayResponse {
-                id: Some(id.to_owned()),
-            };
+        let id = id.to_owned();
+        if !self.pending.remove(&id) {
+            return Inbound::StrayResponse { id: Some(id) };
         }
         let result = match response.get("subtype").and_then(Value::as_str) {
-            Some("success") => Ok(response.get("response").cloned().unwrap_or(Value::Null)),
+            Some("success") => Ok(response
+                .get_mut("response")
+                .map_or(Value::Null, Value::take)),
             _ => Err(ControlError {
                 message: response
                     .get("error")
@@ -212,10 +215,7 @@ impl ControlChannel {
                     .map(str::to_owned),
             }),
         };
-        Inbound::Response {
-            id: id.to_owned(),
-            result,
-        }
+        Inbound::Response { id, result }
     }
 
     /// The line that answers the CLI's request `id` (success with `result`'s value, or an

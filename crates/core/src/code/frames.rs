@@ -23,8 +23,11 @@
 //! assert!(matches!(Frame::from_value(future).unwrap(), Frame::Unknown(_)));
 //! ```
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::Error;
 use crate::types::{Content, Extra, Message, StreamEvent, Usage};
@@ -233,6 +236,49 @@ impl Frame {
         }
     }
 
+    /// The frame of one stdout line, parsed in one pass straight into its type, for the
+    /// frames a turn is made of: `assistant`, `user`, `result`, `system` with subtype `init`
+    /// and `stream_event`. `None` for any other line — control frames, other types, and any
+    /// line that does not parse as its type — which then takes the general path:
+    /// [`serde_json::from_slice`] into a [`Value`], the
+    /// [`ControlChannel`](super::control::ControlChannel), [`Frame::from_value`] and its errors.
+    /// Where both give a frame, it is the same frame; this one builds no [`Value`] tree first.
+    ///
+    /// ```
+    /// use claude_kit_core::code::frames::Frame;
+    ///
+    /// let line = br#"{"type":"result","subtype":"success","is_error":false,"result":"4"}"#;
+    /// let Some(Frame::Result(result)) = Frame::from_turn_line(line) else { panic!() };
+    /// assert_eq!(result.result.as_deref(), Some("4"));
+    /// // A control frame (or anything else) is not this function's business.
+    /// let control = br#"{"type":"control_request","request_id":"1","request":{}}"#;
+    /// assert!(Frame::from_turn_line(control).is_none());
+    /// ```
+    pub fn from_turn_line(line: &[u8]) -> Option<Frame> {
+        let head: Head<'_> = serde_json::from_slice(line).ok()?;
+        match (head.kind?.as_ref(), head.subtype.as_deref()) {
+            ("assistant", _) => serde_json::from_slice(line).ok().map(Frame::Assistant),
+            ("user", _) => serde_json::from_slice(line).ok().map(Frame::User),
+            ("result", _) => serde_json::from_slice(line).ok().map(Frame::Result),
+            ("system", Some("init")) => serde_json::from_slice(line)
+                .ok()
+                .map(|init| Frame::System(SystemMessage::Init(Box::new(init)))),
+            ("stream_event", _) => {
+                let raw: RawStreamEvent<'_> = serde_json::from_slice(line).ok()?;
+                let event = raw.event.get();
+                if !event.starts_with('{') {
+                    return None;
+                }
+                Some(Frame::StreamEvent(StreamEventMessage {
+                    event: StreamEvent::from_json(event).ok()?,
+                    session_id: raw.session_id,
+                    parent_tool_use_id: raw.parent_tool_use_id,
+                }))
+            }
+            _ => None,
+        }
+    }
+
     /// The session id the frame names, when it names one.
     pub fn session_id(&self) -> Option<&str> {
         match self {
@@ -246,6 +292,27 @@ impl Frame {
             | Frame::Unknown(data) => data.get("session_id").and_then(Value::as_str),
         }
     }
+}
+
+/// What [`Frame::from_turn_line`] reads first: the line's `type` and `subtype` (the rest is
+/// skipped, not built).
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    subtype: Option<Cow<'a, str>>,
+}
+
+/// A `stream_event` line with its event left as text (for [`StreamEvent::from_json`]).
+#[derive(Deserialize)]
+struct RawStreamEvent<'a> {
+    #[serde(borrow)]
+    event: &'a RawValue,
+    #[serde(default)]
+    session_id: Option<String>,
+    #[serde(default)]
+    parent_tool_use_id: Option<String>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T, Error> {
@@ -398,5 +465,53 @@ mod tests {
             std::error::Error::source(&error).is_some(),
             "a structured source"
         );
+    }
+
+    /// The one-pass parse gives the frame the general path gives, or leaves the line to it.
+    #[test]
+    fn the_turn_line_parse_agrees_with_the_general_path() {
+        let lines: &[&str] = &[
+            r#"{"type":"assistant","uuid":"u-1","session_id":"s","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"Hi \u00e9\n"},{"type":"tool_use","id":"t","name":"Bash","input":{"command":"ls"}}],"stop_reason":null,"usage":{"input_tokens":3,"output_tokens":1}},"parent_tool_use_id":null}"#,
+            r#"{"subtype":"success","is_error":true,"duration_ms":12,"num_turns":1,"terminal_reason":"api_error","api_error_status":401,"result":"Invalid API key","session_id":"s","modelUsage":{"m":{"x":1.5}},"total_cost_usd":0.25,"type":"result"}"#,
+            r#"{"type":"result","subtype":"error_max_turns","is_error":true,"errors":["Reached maximum number of turns (1)"]}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"5","is_error":false}]},"tool_use_result":{"stdout":"5"}}"#,
+            r#"{"type":"user","session_id":"","message":{"role":"user","content":"Hello"},"parent_tool_use_id":null}"#,
+            r#"{"type":"system","subtype":"init","session_id":"s-1","model":"m","tools":["Bash"],"cwd":"/w","mcp_servers":[{"name":"calc","status":"connected"}]}"#,
+            r#"{"type":"stream_event","session_id":"s","parent_tool_use_id":"p","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"He"}}}"#,
+            r#"{"type":"stream_event","event":{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":1,"output_tokens":0}}}}"#,
+            r#"{"type":"stream_event","event": {"type":"ping"} }"#,
+            r#"  {"type":"assistant","message":{"id":"m","type":"message","role":"assistant","model":"m","content":[]}}"#,
+        ];
+        for line in lines {
+            let general = Frame::from_value(serde_json::from_str(line).unwrap()).unwrap();
+            assert_eq!(
+                Frame::from_turn_line(line.as_bytes()),
+                Some(general),
+                "{line}"
+            );
+        }
+        // Left to the general path: control frames, other types and subtypes, and every line
+        // the general path refuses or reads differently (whatever it then says about them).
+        let left: &[&str] = &[
+            r#"{"type":"control_request","request_id":"1","request":{"subtype":"can_use_tool"}}"#,
+            r#"{"type":"control_response","response":{"subtype":"success","request_id":"1"}}"#,
+            r#"{"type":"system","subtype":"api_retry","attempt":1}"#,
+            r#"{"type":"rate_limit_event","session_id":"s"}"#,
+            r#"{"type":"hologram"}"#,
+            r#"{"no_type":true}"#,
+            r#"{"type":7}"#,
+            r#"[1]"#,
+            r#"{"type":"assistant""#,
+            r#"{"type":"assistant"}"#,
+            r#"{"type":"system","subtype":"init"}"#,
+            r#"{"type":"result","type":"result","subtype":"success","is_error":false}"#,
+            r#"{"type":"stream_event"}"#,
+            r#"{"type":"stream_event","event":[1]}"#,
+            r#"{"type":"stream_event","session_id":7,"event":{"type":"ping"}}"#,
+            r#"{"type":"result","subtype":"success","is_error":"no"}"#,
+        ];
+        for line in left {
+            assert_eq!(Frame::from_turn_line(line.as_bytes()), None, "{line}");
+        }
     }
 }
