@@ -125,16 +125,15 @@ def build(rows, args):
     lat = [r for r in rows if r.get("scenario") == "latency"]
     m = machine()
     lines = [BEGIN, ""]
+    measuring = args.elapsed - args.setup
+    setup = (
+        f"of which {args.setup // 60} min {args.setup % 60} s building and installing the clients "
+        f"and {measuring // 60} min {measuring % 60} s measuring, "
+        if args.setup
+        else ""
+    )
     lines.append(
-        f"Command: `{args.command}` (took {args.elapsed // 60} min {args.elapsed % 60} s, "
-        + (
-            f"of which {args.setup // 60} min {args.setup % 60} s building and installing the "
-            f"clients and {(args.elapsed - args.setup) // 60} min {(args.elapsed - args.setup) % 60} s "
-            "measuring, "
-            if args.setup
-            else ""
-        )
-        + 
+        f"Command: `{args.command}` (took {args.elapsed // 60} min {args.elapsed % 60} s, {setup}"
         f"{datetime.date.today().isoformat()}). Machine: {m['nproc']} vCPUs ({m['cpu']}), "
         f"{m['mem']}, {m['kernel']}; {m['rustc']}; Python {m['python']}; Node {m['node']}. "
         "Shared with other work: absolute wall times are indicative, CPU times are what to compare."

@@ -76,22 +76,21 @@ impl Session {
         options: &CodeOptions,
         runtime: SharedRuntime,
     ) -> Result<Self> {
-        if runtime.process().is_none() {
-            return Err(Error::config(format!(
-                "the runtime `{}` cannot start processes, which the Claude Code backend needs",
-                runtime.name()
-            )));
-        }
         // Starting a process blocks the calling thread (the fork and the exec, ~0.3–1 ms and
         // more for a large parent): do it on the blocking pool, not on a thread that polls
         // other tasks (a warm pool's refill would otherwise stall the query it was taken for).
         let command = options.command(&cli);
         let spawner = runtime.clone();
-        let spawned = rt::spawn_blocking(&*runtime, move || match spawner.process() {
-            Some(processes) => processes.spawn(command),
-            None => Err(std::io::Error::other("no process capability")),
+        let spawned = rt::spawn_blocking(&*runtime, move || {
+            spawner.process().map(|processes| processes.spawn(command))
         })
-        .await;
+        .await
+        .ok_or_else(|| {
+            Error::config(format!(
+                "the runtime `{}` cannot start processes, which the Claude Code backend needs",
+                runtime.name()
+            ))
+        })?;
         let mut child = spawned.map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::CliNotFound {

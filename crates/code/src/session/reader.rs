@@ -60,18 +60,17 @@ pub(super) async fn read_stdout(
             let Ok(line) = line else {
                 break 'read Some(too_long(max_line));
             };
+            let Some(object) = json_object(&line) else {
+                continue;
+            };
             // The frames of a turn parse in one pass; control frames, other types and any
             // line that does not parse that way take the general path (and its errors).
-            let frame = if let Some(frame) = turn_frame(&line) {
-                Some(Ok(frame))
-            } else {
-                let Some(value) = parse_line(&line, &shared.secrets) else {
-                    continue;
-                };
-                match value {
+            let frame = match Frame::from_turn_line(object) {
+                Some(frame) => Some(Ok(frame)),
+                None => match parse_object(object, &shared.secrets) {
                     Ok(value) => route(&shared, &callbacks, value),
                     Err(error) => Some(Err(error)),
-                }
+                },
             };
             if let Some(frame) = frame {
                 if let Ok(frame) = &frame {
@@ -136,26 +135,18 @@ pub(super) fn too_long(limit: usize) -> Error {
     )
 }
 
-/// One stdout line as a frame of a turn, parsed in one pass ([`Frame::from_turn_line`]);
-/// `None` for anything else.
-fn turn_frame(line: &[u8]) -> Option<Frame> {
+/// The JSON object of one stdout line, leading whitespace skipped: `None` for a line to skip
+/// (blank, or not starting with `{`: the CLI's debug output).
+fn json_object(line: &[u8]) -> Option<&[u8]> {
     let start = line.iter().position(|b| !b.is_ascii_whitespace())?;
     let line = &line[start..];
-    if line.first() != Some(&b'{') {
-        return None;
-    }
-    Frame::from_turn_line(line)
+    (line.first() == Some(&b'{')).then_some(line)
 }
 
-/// One stdout line as JSON: `None` for a line to skip (blank, or not starting with `{`: the
-/// CLI's debug output), an error for a `{` line that is not JSON (quoted, bounded).
-pub(super) fn parse_line(line: &[u8], secrets: &Secrets) -> Option<Result<Value>> {
-    let start = line.iter().position(|b| !b.is_ascii_whitespace())?;
-    let line = &line[start..];
-    if line.first() != Some(&b'{') {
-        return None;
-    }
-    Some(serde_json::from_slice(line).map_err(|e| {
+/// A stdout line that starts with `{` (see [`json_object`]) as JSON; an error for one that is
+/// not JSON (quoted, bounded).
+fn parse_object(line: &[u8], secrets: &Secrets) -> Result<Value> {
+    serde_json::from_slice(line).map_err(|e| {
         let text = String::from_utf8_lossy(line);
         let excerpt = secrets.scrub_bounded(&text, EXCERPT_BYTES);
         let mut error = Error::decode_json(
@@ -166,7 +157,7 @@ pub(super) fn parse_line(line: &[u8], secrets: &Secrets) -> Option<Result<Value>
             *message = redact::truncate(message, 2 * EXCERPT_BYTES + 200);
         }
         error
-    }))
+    })
 }
 
 /// Routes one frame: control frames to the channel (answers to their waiters, requests to a
