@@ -45,9 +45,29 @@ pub(crate) type Sender = SendRequest<Full<Bytes>>;
 
 /// Which connections are interchangeable: same scheme, host, port and proxy ([`Endpoint`]).
 /// Shared: the pool clones it for each permit, lease and return, and a clone costs a reference
-/// count, not a `String`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Key(Arc<Endpoint>);
+/// count, not a `String`. Its hash is the endpoint's, computed once: a lookup hashes one
+/// `u64`, not the host name and the proxy, and a key compares equal to its own clones by
+/// pointer.
+#[derive(Clone)]
+pub(crate) struct Key {
+    endpoint: Arc<Endpoint>,
+    hash: u64,
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.endpoint, &other.endpoint)
+            || (self.hash == other.hash && self.endpoint == other.endpoint)
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
 
 /// What a [`Key`] is made of.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -61,7 +81,13 @@ pub(crate) struct Endpoint {
 
 impl Key {
     pub(crate) fn new(endpoint: Endpoint) -> Self {
-        Self(Arc::new(endpoint))
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        // Fixed keys are fine: the maps hash this `u64` again with their own random state.
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&endpoint);
+        Self {
+            endpoint: Arc::new(endpoint),
+            hash,
+        }
     }
 }
 
@@ -69,13 +95,13 @@ impl std::ops::Deref for Key {
     type Target = Endpoint;
 
     fn deref(&self) -> &Endpoint {
-        &self.0
+        &self.endpoint
     }
 }
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        self.endpoint.fmt(f)
     }
 }
 
@@ -537,5 +563,34 @@ impl Drop for ConnLease {
         self.pool.release(&self.key, sender);
         // Only now, with the connection idle (or closed), may a waiter have the slot.
         drop(self.permit.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::{Endpoint, Key};
+
+    fn key(host: &str, port: u16) -> Key {
+        Key::new(Endpoint {
+            https: false,
+            host: host.to_owned(),
+            port,
+            proxy: None,
+        })
+    }
+
+    #[test]
+    fn keys_of_one_endpoint_find_each_other_and_others_do_not() {
+        let mut map = HashMap::new();
+        map.insert(key("api.example.com", 443), "first");
+        // Made separately, not cloned: equal by value, with the same precomputed hash.
+        assert_eq!(map.get(&key("api.example.com", 443)), Some(&"first"));
+        assert_eq!(map.get(&key("api.example.com", 8443)), None);
+        assert_eq!(map.get(&key("api.example.org", 443)), None);
+        let clone = map.keys().next().unwrap().clone();
+        assert!(clone == key("api.example.com", 443));
+        assert!(clone != key("api.example.com", 444));
     }
 }

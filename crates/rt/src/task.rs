@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
-use futures_util::future::{FutureExt, RemoteHandle};
+use futures_util::future::{AbortHandle, Abortable, FutureExt};
 
 use crate::context::ThreadContext;
 use crate::{Runtime, Sleep, saturating_deadline};
@@ -27,10 +27,24 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (task, handle) = future.remote_handle();
-    runtime.spawn(Box::pin(task));
+    // The output goes back through a oneshot channel; cancellation is an abort flag the task
+    // checks at each poll. (`remote_handle` does the same with the channel alone, but its task
+    // clones and swaps its waker into the channel at every poll to hear of a drop; an abort
+    // registration clones it only when the waker changes.)
+    let (output, result) = oneshot::channel();
+    let (abort, registration) = AbortHandle::new_pair();
+    let task = Abortable::new(AssertUnwindSafe(future).catch_unwind(), registration);
+    runtime.spawn(Box::pin(task.map(move |finished| {
+        if let Ok(finished) = finished {
+            // Nobody may be waiting any more (a detached task): the output is dropped.
+            let _ = output.send(finished);
+        }
+    })));
     JoinHandle {
-        inner: Inner::Remote(handle),
+        inner: Inner::Task {
+            result,
+            abort: AbortOnDrop(Some(abort)),
+        },
     }
 }
 
@@ -111,8 +125,11 @@ pub struct JoinHandle<T> {
 }
 
 enum Inner<T> {
-    /// A future spawned with [`spawn`]: dropping the remote handle cancels it.
-    Remote(RemoteHandle<T>),
+    /// A future spawned with [`spawn`]: dropping the handle aborts it.
+    Task {
+        result: oneshot::Receiver<std::thread::Result<T>>,
+        abort: AbortOnDrop,
+    },
     /// A closure given to [`spawn_blocking`].
     Blocking {
         result: oneshot::Receiver<std::thread::Result<T>>,
@@ -124,6 +141,18 @@ enum Inner<T> {
 struct CancelOnDrop {
     flag: Arc<AtomicBool>,
     armed: bool,
+}
+
+/// Aborts a spawned task when dropped (its future is dropped at its next wake-up, which the
+/// abort causes), unless emptied by [`JoinHandle::detach`].
+struct AbortOnDrop(Option<AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(abort) = self.0.take() {
+            abort.abort();
+        }
+    }
 }
 
 impl Drop for CancelOnDrop {
@@ -138,7 +167,7 @@ impl<T: 'static> JoinHandle<T> {
     /// Lets the task run to completion without anyone waiting for it.
     pub fn detach(self) {
         match self.inner {
-            Inner::Remote(handle) => handle.forget(),
+            Inner::Task { mut abort, .. } => abort.0 = None,
             Inner::Blocking { mut cancel, .. } => cancel.armed = false,
         }
     }
@@ -157,7 +186,13 @@ impl<T: 'static> Future for JoinHandle<T> {
         // A panicking task resumes its panic here, in the task that awaits it, as with
         // `std::thread::JoinHandle::join().unwrap()`.
         match &mut self.inner {
-            Inner::Remote(handle) => handle.poll_unpin(cx),
+            Inner::Task { result, .. } => match std::task::ready!(result.poll_unpin(cx)) {
+                Ok(Ok(output)) => Poll::Ready(output),
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(oneshot::Canceled) => {
+                    panic!("a task was dropped before it completed (its runtime shut down)")
+                }
+            },
             Inner::Blocking { result, .. } => match std::task::ready!(result.poll_unpin(cx)) {
                 Ok(Ok(output)) => Poll::Ready(output),
                 Ok(Err(panic)) => std::panic::resume_unwind(panic),

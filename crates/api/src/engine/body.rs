@@ -8,10 +8,13 @@
 //! [`CallDeadlines::expired`] says whether a bound really passed; a timer that fired for an
 //! older bound (chunks came meanwhile) is re-armed for the current one. Re-registering a timer
 //! per chunk cost several percent of a stream's CPU; reading the clock costs next to nothing.
+//! For the same reason a timer already holding the waiting task's waker is not polled again
+//! before its instant: a wait costs a clock read, not a timer poll.
 
 use std::fmt;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -36,9 +39,11 @@ struct Open {
     body: Body,
     deadlines: CallDeadlines,
     runtime: SharedRuntime,
-    timer: Option<Pin<Box<dyn Sleep>>>,
+    timer: Option<Timer>,
     /// Bytes read and discarded since the drain began; `None` before it.
     drained: Option<usize>,
+    /// Whether the timer was moved to the drain's bound (at the drain's first wait).
+    drain_timer_moved: bool,
     _permit: Permit,
     _in_flight: InFlight,
 }
@@ -59,6 +64,7 @@ impl ResponseBody {
                 runtime,
                 timer: None,
                 drained: None,
+                drain_timer_moved: false,
                 _permit: permit,
                 _in_flight: in_flight,
             }),
@@ -81,10 +87,6 @@ impl ResponseBody {
         if open.drained.is_none() {
             open.drained = Some(0);
             open.deadlines.drain(open.runtime.now());
-            // The timer waits for the idle bound, later than the drain's: move it once.
-            if let (Some(timer), Some(wake)) = (open.timer.as_mut(), open.deadlines.next_wake()) {
-                timer.as_mut().reset(wake);
-            }
         }
         loop {
             match open.body.poll_next_unpin(cx) {
@@ -96,10 +98,22 @@ impl ResponseBody {
                     }
                 }
                 Poll::Ready(Some(Err(_)) | None) => break,
-                Poll::Pending => match open.poll_timer(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(_) => break,
-                },
+                Poll::Pending => {
+                    // The timer waits for the idle bound, later than the drain's: moved once,
+                    // at the first wait. Usually there is none: the end of the body came with
+                    // the last event, and a timer moved earlier costs tokio a wake-up of its
+                    // driver (a syscall).
+                    if !std::mem::replace(&mut open.drain_timer_moved, true)
+                        && let (Some(timer), Some(wake)) =
+                            (open.timer.as_mut(), open.deadlines.next_wake())
+                    {
+                        timer.reset(wake);
+                    }
+                    match open.poll_timer(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(_) => break,
+                    }
+                }
             }
         }
         self.close();
@@ -118,15 +132,33 @@ impl Open {
     /// timer that fires early on a runtime that has shut down (its timers complete at once
     /// there) is the end of the body, not a reason to re-arm for ever.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<Expired>> {
+        // The timer already holds this task's waker and cannot have fired before its instant
+        // (unless the runtime shut down): asking it again would only re-register the waker.
+        // A stream waits once per chunk, so this saves a timer poll per chunk for a clock read.
+        if let Some(timer) = &self.timer
+            && timer.holds(cx.waker())
+            && self.runtime.now() < timer.at
+            && !self.runtime.is_shut_down()
+        {
+            return Poll::Pending;
+        }
         loop {
             let Some(wake) = self.deadlines.next_wake() else {
                 return Poll::Pending;
             };
             let runtime = &self.runtime;
-            let timer = self.timer.get_or_insert_with(|| runtime.sleep_until(wake));
-            if timer.as_mut().poll(cx).is_pending() {
+            let timer = self.timer.get_or_insert_with(|| Timer {
+                sleep: runtime.sleep_until(wake),
+                at: wake,
+                waker: None,
+            });
+            if timer.sleep.as_mut().poll(cx).is_pending() {
+                if !timer.holds(cx.waker()) {
+                    timer.waker = Some(cx.waker().clone());
+                }
                 return Poll::Pending;
             }
+            timer.waker = None;
             if let Some(expired) = self.deadlines.expired(self.runtime.now()) {
                 return Poll::Ready(Ok(expired));
             }
@@ -136,8 +168,33 @@ impl Open {
                 )));
             }
             // Fired for an older bound: chunks came since. Wait for the current one.
-            timer.as_mut().reset(wake);
+            timer.reset(wake);
         }
+    }
+}
+
+/// A body's timer and the instant it is armed for (an earlier bound than the current one
+/// when chunks came since: it is moved only when it fires).
+struct Timer {
+    sleep: Pin<Box<dyn Sleep>>,
+    at: Instant,
+    /// The waker of its last poll, while it is pending.
+    waker: Option<Waker>,
+}
+
+impl Timer {
+    /// Whether the timer, pending, will wake the task `waker` belongs to.
+    fn holds(&self, waker: &Waker) -> bool {
+        self.waker
+            .as_ref()
+            .is_some_and(|held| held.will_wake(waker))
+    }
+
+    /// Arms the timer for `at`; it is polled again at the next wait.
+    fn reset(&mut self, at: Instant) {
+        self.sleep.as_mut().reset(at);
+        self.at = at;
+        self.waker = None;
     }
 }
 
@@ -180,32 +237,62 @@ impl fmt::Debug for ResponseBody {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Instant;
-
     use claude_kit_core::policy::deadline::Timeouts;
     use claude_kit_rt::{BoxFuture, Runtime};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     use super::*;
     use crate::engine::admission::Admission;
     use crate::engine::stats::Counters;
 
-    /// Counts the timers made; they never fire.
+    /// Counts the timers made, moved and polled; they fire when the runtime's clock (real
+    /// time unless `clock` is set) reaches their instant.
     #[derive(Debug, Default)]
-    struct CountingTimers(AtomicUsize);
+    struct CountingTimers {
+        made: AtomicUsize,
+        counts: Arc<SleepCounts>,
+        clock: Option<Arc<Mutex<Instant>>>,
+    }
 
-    struct Never;
+    #[derive(Debug, Default)]
+    struct SleepCounts {
+        resets: AtomicUsize,
+        polls: AtomicUsize,
+    }
 
-    impl std::future::Future for Never {
-        type Output = ();
-        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-            Poll::Pending
+    impl CountingTimers {
+        fn resets(&self) -> usize {
+            self.counts.resets.load(Ordering::SeqCst)
+        }
+        fn polls(&self) -> usize {
+            self.counts.polls.load(Ordering::SeqCst)
         }
     }
 
-    impl Sleep for Never {
-        fn reset(self: Pin<&mut Self>, _: Instant) {}
+    struct CountedSleep {
+        at: Instant,
+        counts: Arc<SleepCounts>,
+        clock: Option<Arc<Mutex<Instant>>>,
+    }
+
+    impl std::future::Future for CountedSleep {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            self.counts.polls.fetch_add(1, Ordering::SeqCst);
+            match &self.clock {
+                Some(clock) if *clock.lock().unwrap() >= self.at => Poll::Ready(()),
+                _ => Poll::Pending,
+            }
+        }
+    }
+
+    impl Sleep for CountedSleep {
+        fn reset(mut self: Pin<&mut Self>, at: Instant) {
+            self.counts.resets.fetch_add(1, Ordering::SeqCst);
+            self.at = at;
+        }
     }
 
     impl Runtime for CountingTimers {
@@ -213,10 +300,83 @@ mod tests {
             "counting"
         }
         fn spawn(&self, _: BoxFuture<'static, ()>) {}
-        fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Box::pin(Never)
+        fn sleep_until(&self, at: Instant) -> Pin<Box<dyn Sleep>> {
+            self.made.fetch_add(1, Ordering::SeqCst);
+            Box::pin(CountedSleep {
+                at,
+                counts: self.counts.clone(),
+                clock: self.clock.clone(),
+            })
         }
+        fn now(&self) -> Instant {
+            match &self.clock {
+                Some(clock) => *clock.lock().unwrap(),
+                None => Instant::now(),
+            }
+        }
+    }
+
+    /// A body of `chunks` chunks under fresh stream deadlines, on `timers`.
+    fn body_on(timers: &Arc<CountingTimers>, chunks: usize) -> (ResponseBody, Arc<Counters>) {
+        reading(timers, trickle(chunks), Timeouts::default())
+    }
+
+    /// `body` read under stream deadlines of `timeouts`, its headers in at the runtime's now.
+    fn reading(
+        timers: &Arc<CountingTimers>,
+        body: Body,
+        timeouts: Timeouts,
+    ) -> (ResponseBody, Arc<Counters>) {
+        let runtime: SharedRuntime = timers.clone();
+        let counters = Arc::new(Counters::default());
+        let permit = futures::executor::block_on(
+            Admission::new(None, None, None).admit(&*runtime, &counters, 0),
+        );
+        let mut deadlines = CallDeadlines::new(timeouts, runtime.now()).streaming();
+        deadlines.headers_received(runtime.now());
+        let body = ResponseBody::new(body, deadlines, runtime, permit, counters.in_flight());
+        (body, counters)
+    }
+
+    /// Polls `body` until it yields a chunk (it wakes itself when pending).
+    fn next_chunk(body: &mut ResponseBody) -> Bytes {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let Poll::Ready(item) = Pin::new(&mut *body).poll_next(&mut cx) {
+                return item.expect("a chunk").expect("no error");
+            }
+        }
+    }
+
+    #[test]
+    fn a_drain_moves_the_timer_only_if_it_has_to_wait() {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+
+        // The end of the body is already there: the drain ends at once, the timer stays.
+        let timers = Arc::new(CountingTimers::default());
+        let (mut body, counters) = body_on(&timers, 1);
+        next_chunk(&mut body);
+        assert_eq!(
+            timers.made.load(Ordering::SeqCst),
+            1,
+            "armed at the first wait"
+        );
+        assert_eq!(body.poll_drain(&mut cx), Poll::Ready(()));
+        assert_eq!(timers.resets(), 0);
+        assert_eq!(counters.snapshot(None).in_flight, 0);
+
+        // A chunk is still to come: the drain waits, under its own bound, moved once.
+        let timers = Arc::new(CountingTimers::default());
+        let (mut body, counters) = body_on(&timers, 3);
+        next_chunk(&mut body);
+        let mut polls = 0;
+        while body.poll_drain(&mut cx).is_pending() {
+            polls += 1;
+        }
+        assert_eq!(polls, 2, "pending once before each of the two chunks left");
+        assert_eq!(timers.made.load(Ordering::SeqCst), 1);
+        assert_eq!(timers.resets(), 1);
+        assert_eq!(counters.snapshot(None).in_flight, 0);
     }
 
     /// A body that is pending once before each of its `n` chunks.
@@ -240,23 +400,98 @@ mod tests {
     #[test]
     fn one_timer_per_body_whatever_the_chunks() {
         let timers = Arc::new(CountingTimers::default());
-        let runtime: SharedRuntime = timers.clone();
-        let counters = Arc::new(Counters::default());
-        let permit = futures::executor::block_on(
-            Admission::new(None, None, None).admit(&*runtime, &counters, 0),
-        );
-        let mut deadlines = CallDeadlines::new(Timeouts::default(), Instant::now()).streaming();
-        deadlines.headers_received(Instant::now());
-        let body = ResponseBody::new(
-            trickle(1000),
-            deadlines,
-            runtime,
-            permit,
-            counters.in_flight(),
-        );
+        let (body, counters) = body_on(&timers, 1000);
         let bytes = futures::executor::block_on(body.collect(1 << 20)).unwrap();
         assert_eq!(bytes.len(), 4000);
-        assert_eq!(timers.0.load(Ordering::SeqCst), 1);
+        assert_eq!(timers.made.load(Ordering::SeqCst), 1);
+        // Polled once: at each later wait the same task waited, before the timer's instant.
+        assert_eq!(timers.polls(), 1);
+        assert_eq!(counters.snapshot(None).in_flight, 0);
+    }
+
+    #[test]
+    fn a_wait_from_another_task_asks_the_timer_again() {
+        let timers = Arc::new(CountingTimers::default());
+        let (mut body, _) = body_on(&timers, 4);
+        let (first, second) = (Waker::from(Arc::new(Wake)), Waker::from(Arc::new(Wake)));
+        let mut poll = |waker: &Waker| {
+            Pin::new(&mut body)
+                .poll_next(&mut Context::from_waker(waker))
+                .is_pending()
+        };
+        // The body is pending once before each chunk.
+        assert!(poll(&first) && !poll(&first));
+        assert_eq!(timers.polls(), 1);
+        assert!(poll(&first) && !poll(&first));
+        assert_eq!(
+            timers.polls(),
+            1,
+            "the same task waits again: the timer holds its waker"
+        );
+        assert!(poll(&second) && !poll(&second));
+        assert_eq!(
+            timers.polls(),
+            2,
+            "another task waits: the timer must learn its waker"
+        );
+        assert!(poll(&first) && !poll(&first));
+        assert_eq!(timers.polls(), 3, "and the first one's, again");
+    }
+
+    /// A task waker that does nothing, one per `Arc` (`Waker::noop`'s clones need not
+    /// `will_wake` it).
+    struct Wake;
+
+    impl std::task::Wake for Wake {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    #[test]
+    fn the_idle_bound_is_kept_when_chunks_moved_it_past_the_timer() {
+        let start = Instant::now();
+        let clock = Arc::new(Mutex::new(start));
+        let timers = Arc::new(CountingTimers {
+            clock: Some(clock.clone()),
+            ..CountingTimers::default()
+        });
+        let (chunks, source) = futures::channel::mpsc::unbounded::<Result<Bytes>>();
+        let mut timeouts = Timeouts::default();
+        timeouts.idle = Duration::from_secs(10);
+        let (mut body, counters) = reading(&timers, Body::from_stream(source), timeouts);
+        let waker = Waker::from(Arc::new(Wake));
+        let mut cx = Context::from_waker(&waker);
+        let mut poll = |body: &mut ResponseBody| Pin::new(body).poll_next(&mut cx);
+        let at = |secs| start + Duration::from_secs(secs);
+
+        assert!(poll(&mut body).is_pending(), "armed for 10 s");
+        *clock.lock().unwrap() = at(5);
+        chunks.unbounded_send(Ok(Bytes::from_static(b"a"))).unwrap();
+        assert!(
+            poll(&mut body).is_ready(),
+            "a chunk at 5 s: the bound is now 15 s"
+        );
+        assert!(poll(&mut body).is_pending());
+        assert_eq!(
+            timers.polls(),
+            1,
+            "the timer, armed for 10 s, is not asked at 5 s"
+        );
+
+        *clock.lock().unwrap() = at(10);
+        assert!(
+            poll(&mut body).is_pending(),
+            "at 10 s the timer fires for an old bound"
+        );
+        assert_eq!(timers.resets(), 1, "moved to 15 s");
+        *clock.lock().unwrap() = at(14);
+        assert!(poll(&mut body).is_pending());
+        *clock.lock().unwrap() = at(15);
+        match poll(&mut body) {
+            Poll::Ready(Some(Err(Error::Timeout { phase, .. }))) => {
+                assert_eq!(phase, claude_kit_core::TimeoutPhase::Idle);
+            }
+            other => panic!("expected the idle timeout at 15 s, got {other:?}"),
+        }
         assert_eq!(counters.snapshot(None).in_flight, 0);
     }
 }

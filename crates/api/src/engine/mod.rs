@@ -64,6 +64,10 @@ pub(crate) struct Engine {
     messages_uri: http::Uri,
     runtime: SharedRuntime,
     transport: Arc<dyn Transport>,
+    /// The connect timeout the built-in transport was built with: a request whose connect
+    /// bound is the same carries no [`ConnectTimeout`] (no extension map per request).
+    /// `None` for a transport of the caller's, which gets the bound on every request.
+    transport_connect_timeout: Option<Duration>,
     /// Authentication, version and default headers.
     headers: HeaderMap,
     /// `headers` with `content-type: application/json`: what a call with a JSON body starts
@@ -98,9 +102,12 @@ impl Engine {
         let counters = Arc::new(Counters::default());
         let runtime: SharedRuntime =
             Arc::new(counters.counting(crate::runtime::choose(config.runtime.clone())?));
-        let transport = match &config.transport {
-            Some(transport) => transport.clone(),
-            None => built_in_transport(&config, runtime.clone())?,
+        let (transport, transport_connect_timeout) = match &config.transport {
+            Some(transport) => (transport.clone(), None),
+            None => (
+                built_in_transport(&config, runtime.clone())?,
+                Some(config.timeouts.connect),
+            ),
         };
         let engine = Self {
             messages_uri: format!("{base_url}{MESSAGES_PATH}")
@@ -109,6 +116,7 @@ impl Engine {
             base_url,
             runtime,
             transport,
+            transport_connect_timeout,
             json_headers: {
                 let mut json = headers.clone();
                 json.insert(header::CONTENT_TYPE, application_json());
@@ -349,9 +357,11 @@ impl Engine {
             n => HeaderValue::from(n),
         };
         headers.insert(&RETRY_COUNT, retry_count);
-        request
-            .extensions_mut()
-            .insert(ConnectTimeout(connect_timeout));
+        if self.transport_connect_timeout != Some(connect_timeout) {
+            request
+                .extensions_mut()
+                .insert(ConnectTimeout(connect_timeout));
+        }
         Ok(request)
     }
 

@@ -68,22 +68,16 @@ impl<'a> Messages<'a> {
         &self,
         request: MessageRequest,
     ) -> impl Future<Output = Result<Response<Message>>> + Send + '_ {
-        // Boxed at once, the request with it: the call's state machine is a few KiB, and
-        // calls are often held in bulk (`join_all`, a `Vec` of calls); this way each costs a
-        // pointer until it runs, and its state is freed when it completes.
-        Box::pin(self.create_boxed(request))
+        // Serialised and boxed at once: the call's state machine is a few KiB, and calls are
+        // often held in bulk (`join_all`, a `Vec` of calls); this way each costs a pointer
+        // (and its JSON body) until it runs, and its state is freed when it completes.
+        Box::pin(self.create_boxed(Prepared::new(request, None, self.settings)))
     }
 
-    async fn create_boxed(&self, request: MessageRequest) -> Result<Response<Message>> {
+    async fn create_boxed(&self, prepared: Prepared) -> Result<Response<Message>> {
         let (engine, settings) = (&**self.engine, &**self.settings);
-        let span = crate::trace::call(
-            &Method::POST,
-            MESSAGES_PATH,
-            Some(&request.model),
-            false,
-            settings.label(),
-        );
-        let (body, tokens) = prepare(request, None)?;
+        let Prepared { span, request } = prepared;
+        let (body, tokens) = request?;
         let call = engine.call(settings, |attempt| {
             let body = &body;
             async move {
@@ -145,19 +139,13 @@ impl<'a> Messages<'a> {
         request: MessageRequest,
     ) -> impl Future<Output = Result<MessageStream>> + Send + '_ {
         // Boxed at once, as `create` is.
-        Box::pin(self.stream_boxed(request))
+        Box::pin(self.stream_boxed(Prepared::new(request, Some(true), self.settings)))
     }
 
-    async fn stream_boxed(&self, request: MessageRequest) -> Result<MessageStream> {
+    async fn stream_boxed(&self, prepared: Prepared) -> Result<MessageStream> {
         let (engine, settings) = (&**self.engine, &**self.settings);
-        let span = crate::trace::call(
-            &Method::POST,
-            MESSAGES_PATH,
-            Some(&request.model),
-            true,
-            settings.label(),
-        );
-        let (body, tokens) = prepare(request, Some(true))?;
+        let Prepared { span, request } = prepared;
+        let (body, tokens) = request?;
         let call = engine.call(settings, |attempt| {
             let body = &body;
             async move {
@@ -249,6 +237,31 @@ impl<'a> Messages<'a> {
     /// The Message Batches API.
     pub fn batches(&self) -> super::batches::Batches<'a> {
         super::batches::Batches::new(self.engine, self.settings)
+    }
+}
+
+/// A Messages call's request, serialised when the call is made: the call's state holds the
+/// JSON body, not the `MessageRequest` (an `async fn` would hold that twice, its argument and
+/// the local it is moved into).
+struct Prepared {
+    span: crate::trace::Span,
+    /// The JSON body and the input tokens it is estimated at.
+    request: Result<(Option<Bytes>, u32)>,
+}
+
+impl Prepared {
+    fn new(request: MessageRequest, stream: Option<bool>, settings: &Settings) -> Self {
+        let span = crate::trace::call(
+            &Method::POST,
+            MESSAGES_PATH,
+            Some(&request.model),
+            stream.is_some(),
+            settings.label(),
+        );
+        Self {
+            span,
+            request: prepare(request, stream),
+        }
     }
 }
 

@@ -30,6 +30,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::Error;
+use crate::types::with_extra::deserialize_with_extra;
 use crate::types::{Content, Extra, Message, StreamEvent, Usage};
 
 /// One frame of the CLI's stdout (control frames aside).
@@ -68,7 +69,7 @@ pub enum SystemMessage {
 }
 
 /// The `system/init` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct InitInfo {
     /// The session's id (for `--resume`).
@@ -94,7 +95,7 @@ pub struct InitInfo {
 }
 
 /// An `assistant` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AssistantMessage {
     /// The model's message. Written before its stream ends, so `stop_reason` is usually
@@ -116,7 +117,7 @@ pub struct AssistantMessage {
 }
 
 /// The `message` of a `user` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UserContent {
     /// The content: the prompt's text, or blocks (tool results).
@@ -127,7 +128,7 @@ pub struct UserContent {
 }
 
 /// A `user` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UserMessage {
     /// The user turn.
@@ -156,7 +157,7 @@ pub struct StreamEventMessage {
 }
 
 /// A `result` frame: the end of a turn.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ResultMessage {
     /// `success`, `error_max_turns`, `error_during_execution`, `error_max_budget_usd`, …
@@ -201,6 +202,48 @@ pub struct ResultMessage {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_with_extra!(InitInfo, "a `system/init` frame" {
+    session_id: String = "session_id",
+    model: Option<String> = "model" or default,
+    cwd: Option<String> = "cwd" or default,
+    tools: Vec<String> = "tools" or default,
+    permission_mode: Option<String> = "permissionMode" or default,
+    claude_code_version: Option<String> = "claude_code_version" or default,
+});
+
+deserialize_with_extra!(AssistantMessage, "an `assistant` frame" {
+    message: Message = "message",
+    parent_tool_use_id: Option<String> = "parent_tool_use_id" or default,
+    session_id: Option<String> = "session_id" or default,
+    error: Option<String> = "error" or default,
+});
+
+deserialize_with_extra!(UserContent, "the message of a `user` frame" {
+    content: Content = "content",
+});
+
+deserialize_with_extra!(UserMessage, "a `user` frame" {
+    message: UserContent = "message",
+    parent_tool_use_id: Option<String> = "parent_tool_use_id" or default,
+    session_id: Option<String> = "session_id" or default,
+});
+
+deserialize_with_extra!(ResultMessage, "a `result` frame" {
+    subtype: String = "subtype",
+    is_error: bool = "is_error",
+    result: Option<String> = "result" or default,
+    session_id: Option<String> = "session_id" or default,
+    num_turns: u64 = "num_turns" or default,
+    duration_ms: u64 = "duration_ms" or default,
+    duration_api_ms: u64 = "duration_api_ms" or default,
+    total_cost_usd: Option<f64> = "total_cost_usd" or default,
+    usage: Option<Usage> = "usage" or default,
+    terminal_reason: Option<String> = "terminal_reason" or default,
+    api_error_status: Option<u16> = "api_error_status" or default,
+    errors: Vec<String> = "errors" or default,
+    structured_output: Option<Value> = "structured_output" or default,
+});
 
 impl ResultMessage {
     /// Whether the turn was ended by an interrupt (`terminal_reason` `aborted_streaming`,

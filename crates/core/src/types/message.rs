@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::with_extra::deserialize_with_extra;
 use super::{ContentBlock, Extra};
 
 /// Who wrote a message.
@@ -17,7 +18,7 @@ pub enum Role {
 }
 
 /// A message produced by the model (the response of `POST /v1/messages`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Message {
     /// Unique id, `msg_…`.
@@ -48,6 +49,17 @@ pub struct Message {
 fn message_type() -> String {
     "message".to_owned()
 }
+
+deserialize_with_extra!(Message, "a message" {
+    id: String = "id",
+    kind: String = "type" or message_type,
+    role: Role = "role",
+    content: Vec<ContentBlock> = "content",
+    model: String = "model",
+    stop_reason: Option<StopReason> = "stop_reason" or default,
+    stop_sequence: Option<String> = "stop_sequence" or default,
+    usage: Usage = "usage" or default,
+});
 
 impl Message {
     /// The text of all `text` blocks, concatenated.
@@ -169,7 +181,7 @@ impl Message {
 }
 
 /// Token counts of a request and its reply.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[non_exhaustive]
 pub struct Usage {
     /// Input tokens billed at the normal rate.
@@ -194,6 +206,15 @@ pub struct Usage {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+deserialize_with_extra!(Usage, "token usage" {
+    input_tokens: u64 = "input_tokens" or default,
+    output_tokens: u64 = "output_tokens" or default,
+    cache_creation_input_tokens: Option<u64> = "cache_creation_input_tokens" or default,
+    cache_read_input_tokens: Option<u64> = "cache_read_input_tokens" or default,
+    server_tool_use: Option<serde_json::Value> = "server_tool_use" or default,
+    service_tier: Option<String> = "service_tier" or default,
+});
 
 impl Usage {
     /// Adds `more` to these totals: token counts are summed, the optional cache counts too.

@@ -12,6 +12,7 @@ mod request;
 mod source;
 mod stream;
 mod tool;
+pub(crate) mod with_extra;
 
 pub use cache::{CacheControl, CacheTtl};
 pub use content::{
