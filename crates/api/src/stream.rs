@@ -127,7 +127,10 @@ impl MessageStream {
     }
 
     /// Reads the rest of the stream and returns the complete message.
-    #[allow(clippy::manual_async_fn, reason = "an async fn holds its arguments twice")]
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn holds its arguments twice"
+    )]
     pub fn final_message(mut self) -> impl Future<Output = Result<Message>> {
         // Not an `async fn`: that would hold the stream twice (its argument, and the local it
         // is moved into), 2.4 KiB instead of 1.2; the block uses the stream it captured.

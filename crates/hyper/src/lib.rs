@@ -304,7 +304,10 @@ impl Inner {
 
     /// Sends on a pooled HTTP/1.1 connection, else on a new connection. (Not an `async fn`:
     /// that would hold the request twice, its argument and the local it is moved into.)
-    #[allow(clippy::manual_async_fn, reason = "an async fn holds its arguments twice")]
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn holds its arguments twice"
+    )]
     fn send_http1(
         self: Arc<Self>,
         mut request: Request<Full<Bytes>>,
@@ -386,7 +389,10 @@ impl Inner {
     /// Sends on a stream of a shared HTTP/2 connection: one with room, else the one being
     /// opened (waiting for it), else a new one; or on HTTP/1.1 when the origin chose it.
     #[cfg(feature = "http2")]
-    #[allow(clippy::manual_async_fn, reason = "an async fn holds its arguments twice")]
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn holds its arguments twice"
+    )]
     fn send_multiplexed(
         self: Arc<Self>,
         mut request: Request<Full<Bytes>>,
