@@ -41,10 +41,8 @@ where
         }
     })));
     JoinHandle {
-        inner: Inner::Task {
-            result,
-            abort: AbortOnDrop(Some(abort)),
-        },
+        result,
+        cancel: Cancel::Abort(AbortOnDrop(Some(abort))),
     }
 }
 
@@ -88,13 +86,11 @@ where
         let _ = tx.send(result);
     }));
     JoinHandle {
-        inner: Inner::Blocking {
-            result: rx,
-            cancel: CancelOnDrop {
-                flag: cancelled,
-                armed: true,
-            },
-        },
+        result: rx,
+        cancel: Cancel::NotStarted(CancelOnDrop {
+            flag: cancelled,
+            armed: true,
+        }),
     }
 }
 
@@ -121,20 +117,18 @@ where
 /// ```
 #[must_use = "dropping a JoinHandle cancels its task; call detach() to let it run"]
 pub struct JoinHandle<T> {
-    inner: Inner<T>,
+    /// The task's output, or its panic.
+    result: oneshot::Receiver<std::thread::Result<T>>,
+    /// What dropping the handle does to the task.
+    cancel: Cancel,
 }
 
-enum Inner<T> {
+enum Cancel {
     /// A future spawned with [`spawn`]: dropping the handle aborts it.
-    Task {
-        result: oneshot::Receiver<std::thread::Result<T>>,
-        abort: AbortOnDrop,
-    },
-    /// A closure given to [`spawn_blocking`].
-    Blocking {
-        result: oneshot::Receiver<std::thread::Result<T>>,
-        cancel: CancelOnDrop,
-    },
+    Abort(AbortOnDrop),
+    /// A closure given to [`spawn_blocking`]: dropping the handle before it started means it
+    /// never starts.
+    NotStarted(CancelOnDrop),
 }
 
 /// Tells a blocking closure that has not started yet not to start, unless disarmed.
@@ -166,9 +160,9 @@ impl Drop for CancelOnDrop {
 impl<T: 'static> JoinHandle<T> {
     /// Lets the task run to completion without anyone waiting for it.
     pub fn detach(self) {
-        match self.inner {
-            Inner::Task { mut abort, .. } => abort.0 = None,
-            Inner::Blocking { mut cancel, .. } => cancel.armed = false,
+        match self.cancel {
+            Cancel::Abort(mut abort) => abort.0 = None,
+            Cancel::NotStarted(mut cancel) => cancel.armed = false,
         }
     }
 }
@@ -185,18 +179,14 @@ impl<T: 'static> Future for JoinHandle<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         // A panicking task resumes its panic here, in the task that awaits it, as with
         // `std::thread::JoinHandle::join().unwrap()`.
-        match &mut self.inner {
-            Inner::Task { result, .. } => match std::task::ready!(result.poll_unpin(cx)) {
-                Ok(Ok(output)) => Poll::Ready(output),
-                Ok(Err(panic)) => std::panic::resume_unwind(panic),
-                Err(oneshot::Canceled) => {
+        match std::task::ready!(self.result.poll_unpin(cx)) {
+            Ok(Ok(output)) => Poll::Ready(output),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(oneshot::Canceled) => match self.cancel {
+                Cancel::Abort(_) => {
                     panic!("a task was dropped before it completed (its runtime shut down)")
                 }
-            },
-            Inner::Blocking { result, .. } => match std::task::ready!(result.poll_unpin(cx)) {
-                Ok(Ok(output)) => Poll::Ready(output),
-                Ok(Err(panic)) => std::panic::resume_unwind(panic),
-                Err(oneshot::Canceled) => {
+                Cancel::NotStarted(_) => {
                     panic!("a blocking task was dropped before it ran (its runtime shut down)")
                 }
             },

@@ -42,8 +42,6 @@ struct Open {
     timer: Option<Timer>,
     /// Bytes read and discarded since the drain began; `None` before it.
     drained: Option<usize>,
-    /// Whether the timer was moved to the drain's bound (at the drain's first wait).
-    drain_timer_moved: bool,
     _permit: Permit,
     _in_flight: InFlight,
 }
@@ -64,7 +62,6 @@ impl ResponseBody {
                 runtime,
                 timer: None,
                 drained: None,
-                drain_timer_moved: false,
                 _permit: permit,
                 _in_flight: in_flight,
             }),
@@ -98,22 +95,14 @@ impl ResponseBody {
                     }
                 }
                 Poll::Ready(Some(Err(_)) | None) => break,
-                Poll::Pending => {
-                    // The timer waits for the idle bound, later than the drain's: moved once,
-                    // at the first wait. Usually there is none: the end of the body came with
-                    // the last event, and a timer moved earlier costs tokio a wake-up of its
-                    // driver (a syscall).
-                    if !std::mem::replace(&mut open.drain_timer_moved, true)
-                        && let (Some(timer), Some(wake)) =
-                            (open.timer.as_mut(), open.deadlines.next_wake())
-                    {
-                        timer.reset(wake);
-                    }
-                    match open.poll_timer(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(_) => break,
-                    }
-                }
+                // The timer, armed for the idle bound, is moved to the drain's at the first
+                // wait (`poll_timer`), if there is one: usually the end of the body came with
+                // the last event, and a timer moved earlier costs tokio a wake-up of its
+                // driver (a syscall).
+                Poll::Pending => match open.poll_timer(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(_) => break,
+                },
             }
         }
         self.close();
@@ -128,20 +117,11 @@ impl ResponseBody {
 }
 
 impl Open {
-    /// Waits for the earliest bound of the deadlines; `Pending` while none has passed. A
-    /// timer that fires early on a runtime that has shut down (its timers complete at once
+    /// Waits for the earliest bound of the deadlines; `Pending` while none has passed. The
+    /// timer is moved only when the bound is earlier than its instant (the drain's, after
+    /// the idle bound's) or when it fired for an older bound. A timer that fires early on a runtime that has shut down (its timers complete at once
     /// there) is the end of the body, not a reason to re-arm for ever.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Result<Expired>> {
-        // The timer already holds this task's waker and cannot have fired before its instant
-        // (unless the runtime shut down): asking it again would only re-register the waker.
-        // A stream waits once per chunk, so this saves a timer poll per chunk for a clock read.
-        if let Some(timer) = &self.timer
-            && timer.holds(cx.waker())
-            && self.runtime.now() < timer.at
-            && !self.runtime.is_shut_down()
-        {
-            return Poll::Pending;
-        }
         loop {
             let Some(wake) = self.deadlines.next_wake() else {
                 return Poll::Pending;
@@ -152,6 +132,17 @@ impl Open {
                 at: wake,
                 waker: None,
             });
+            if wake < timer.at {
+                timer.reset(wake);
+            } else if timer.holds(cx.waker())
+                // It holds this task's waker and cannot have fired before its instant (unless
+                // the runtime shut down): asking it again would only re-register the waker. A
+                // stream waits once per chunk: this saves a timer poll per chunk for a clock read.
+                && self.runtime.now() < timer.at
+                && !self.runtime.is_shut_down()
+            {
+                return Poll::Pending;
+            }
             if timer.sleep.as_mut().poll(cx).is_pending() {
                 if !timer.holds(cx.waker()) {
                     timer.waker = Some(cx.waker().clone());
@@ -174,7 +165,7 @@ impl Open {
 }
 
 /// A body's timer and the instant it is armed for (an earlier bound than the current one
-/// when chunks came since: it is moved only when it fires).
+/// when chunks came since: it is moved only when it fires, or for an earlier bound).
 struct Timer {
     sleep: Pin<Box<dyn Sleep>>,
     at: Instant,
