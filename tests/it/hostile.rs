@@ -2014,6 +2014,68 @@ async fn secret_token_echoed_in_sse_error_event_is_redacted(rt: Rt) {
     assert_idle(&client, &rt).await;
 }
 
+/// A successful reply keeps its headers (`Response::headers`, `MessageStream::headers`): a
+/// value that echoes the key is there for code that reads it, and hidden from every `Debug`.
+async fn secret_key_echoed_in_kept_headers_is_hidden(rt: Rt) {
+    let script = vec![
+        Step::ReadRequest,
+        Step::respond(|r| {
+            response(
+                200,
+                "application/json",
+                &[
+                    ("x-echo-api-key", &echoed_key(r)),
+                    ("request-id", "req_kept"),
+                ],
+                message_json("kept").as_bytes(),
+            )
+        }),
+    ];
+    // `response` closes the connection: the stream is the second connection's.
+    let streamed = vec![
+        Step::ReadRequest,
+        Step::respond(|r| {
+            response(
+                200,
+                "text/event-stream",
+                &[
+                    ("x-echo-api-key", &echoed_key(r)),
+                    ("request-id", "req_streamed"),
+                ],
+                text_stream(&["streamed"]).as_bytes(),
+            )
+        }),
+    ];
+    let server = HostileServer::start(vec![script, streamed]);
+    let client = client(&server, &rt);
+
+    let reply = client.messages().create(request()).await.expect("a reply");
+    assert_eq!(reply.request_id(), Some("req_hostile"));
+    assert_eq!(reply.headers()["x-echo-api-key"], KEY, "the value is kept");
+    assert!(reply.headers()["x-echo-api-key"].is_sensitive());
+    assert!(!reply.headers()["request-id"].is_sensitive());
+    for shown in [format!("{reply:?}"), format!("{:?}", reply.headers())] {
+        assert!(
+            !shown.contains(KEY),
+            "a reply's Debug leaks the key: {}",
+            short(&shown)
+        );
+        assert!(shown.contains("req_hostile"), "{}", short(&shown));
+    }
+
+    let stream = client.messages().stream(request()).await.expect("a stream");
+    assert_eq!(stream.request_id(), Some("req_hostile"));
+    assert_eq!(stream.headers()["x-echo-api-key"], KEY);
+    let shown = format!("{stream:?} {:?}", stream.meta());
+    assert!(
+        !shown.contains(KEY),
+        "a stream's Debug leaks the key: {}",
+        short(&shown)
+    );
+    assert_eq!(stream.final_text().await.expect("the text"), "streamed");
+    assert_idle(&client, &rt).await;
+}
+
 async fn secret_token_echoed_in_response_headers_is_redacted(rt: Rt) {
     let script: Script = vec![
         Step::ReadRequest,
@@ -2236,6 +2298,7 @@ on_all_runtimes!(
     secret_token_echoed_in_error_message_is_redacted,
     secret_token_echoed_in_sse_error_event_is_redacted,
     secret_token_echoed_in_response_headers_is_redacted,
+    secret_key_echoed_in_kept_headers_is_hidden,
     secret_huge_error_message_is_bounded,
     secret_huge_error_event_message_is_bounded,
 );

@@ -48,6 +48,7 @@ mod meta;
 mod options;
 mod resources;
 mod runtime;
+mod stored_headers;
 mod stream;
 mod trace;
 

@@ -7,27 +7,34 @@ use http::{HeaderMap, StatusCode};
 
 use claude_kit_core::policy::limit::RateLimitInfo;
 
+use crate::stored_headers::StoredHeaders;
+
 /// The metadata of an HTTP response: its status and headers, with the request id and the
 /// rate-limit headers read from them.
 #[derive(Debug, Clone)]
 pub struct ResponseMeta {
     status: StatusCode,
-    headers: HeaderMap,
+    headers: StoredHeaders,
 }
 
 impl ResponseMeta {
-    pub(crate) fn new(status: StatusCode, headers: HeaderMap) -> Self {
+    pub(crate) fn new(status: StatusCode, headers: StoredHeaders) -> Self {
         Self { status, headers }
     }
 
     /// The `request-id` header: quote it when you contact support.
     pub fn request_id(&self) -> Option<&str> {
-        request_id(&self.headers)
+        self.headers.request_id()
+    }
+
+    /// The `content-type` header, read without making the map of [`headers`](Self::headers).
+    pub(crate) fn content_type(&self) -> Option<&str> {
+        self.headers.content_type()
     }
 
     /// The `anthropic-ratelimit-*` headers, parsed.
     pub fn rate_limit(&self) -> RateLimitInfo {
-        RateLimitInfo::from_headers(&self.headers)
+        RateLimitInfo::from_headers(self.headers())
     }
 
     /// The HTTP status.
@@ -35,9 +42,10 @@ impl ResponseMeta {
         self.status
     }
 
-    /// All response headers (rate-limit headers included).
+    /// All response headers (rate-limit headers included). Values that contain the client's
+    /// key or token are marked sensitive: their `Debug` never shows them.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.map()
     }
 }
 

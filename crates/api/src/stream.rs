@@ -138,11 +138,9 @@ impl MessageStream {
             while let Some(event) = self.next().await {
                 event?;
             }
-            let request_id = self.request_id().map(str::to_owned);
-            let secrets = self.secrets.clone();
             std::mem::take(&mut self.decoder)
                 .into_message()
-                .map_err(|e| e.with_request_id(request_id.as_deref()).redact(&secrets))
+                .map_err(|e| e.with_request_id(self.request_id()).redact(&self.secrets))
         }
     }
 

@@ -33,6 +33,7 @@ use claude_kit_rt::SharedRuntime;
 use crate::config::Config;
 use crate::meta::{Response, ResponseMeta};
 use crate::options::Settings;
+use crate::stored_headers::{StoredHeaders, hide_secrets};
 
 use admission::Admission;
 pub(crate) use admission::estimate_tokens;
@@ -40,7 +41,7 @@ pub(crate) use body::ResponseBody;
 pub(crate) use retry::Failed;
 pub use stats::ClientStats;
 use stats::Counters;
-use transport::{built_in_transport, own_headers};
+use transport::built_in_transport;
 
 /// The path of the Messages API.
 pub(crate) const MESSAGES_PATH: &str = "/v1/messages";
@@ -272,12 +273,13 @@ impl Engine {
             parts.status,
             crate::meta::request_id(&parts.headers),
         );
-        own_headers(&mut parts.headers, &self.secrets);
         self.admission.observe(&parts.headers, self.runtime.now());
         // The total bound is the call's own timer (see `call`): a body's watches idle and drain.
         let deadlines = deadlines.streaming();
         let body = ResponseBody::new(body, deadlines, self.runtime.clone(), permit, in_flight);
         if !parts.status.is_success() {
+            // The retry callback sees these headers.
+            hide_secrets(&mut parts.headers, &self.secrets);
             let id = crate::meta::request_id(&parts.headers).map(str::to_owned);
             // A broken error body still yields a typed API error, from the status alone.
             let bytes = body.collect(MAX_ERROR_BODY).await.unwrap_or_default();
@@ -285,7 +287,9 @@ impl Engine {
                 .with_rate_limit(&parts.headers);
             return Err(Failed::status(error, parts.headers));
         }
-        Ok((ResponseMeta::new(parts.status, parts.headers), body))
+        // Copied out of hyper's map (and its read buffer), secrets marked: see `StoredHeaders`.
+        let headers = StoredHeaders::new(&parts.headers, &self.secrets);
+        Ok((ResponseMeta::new(parts.status, headers), body))
     }
 
     /// Sends `request` and waits for its response headers, until the header bound; a header

@@ -159,11 +159,7 @@ impl<'a> Messages<'a> {
                         attempt,
                     )
                     .await?;
-                let content_type = meta
-                    .headers()
-                    .get(http::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
+                let content_type = meta.content_type().unwrap_or("");
                 if !is_event_stream(content_type) {
                     return Err(Failed::from(
                         Error::decode_as(
