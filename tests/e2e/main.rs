@@ -115,7 +115,7 @@ fn result_of(messages: &[Result<Message>]) -> ResultMessage {
     messages
         .iter()
         .find_map(|m| match m {
-            Ok(Message::Result(result)) => Some(result.clone()),
+            Ok(Message::Result(result)) => Some(ResultMessage::clone(result)),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no result in {messages:?}"))

@@ -283,6 +283,9 @@ fn agent_traces_never_show_the_key() {
         "contents in the traces:\n{traces}"
     );
     for expected in [
+        // The pid and version come from the `initialize` answer, read only for the trace.
+        "claude code started",
+        "cli_version=\"2.1.328\"",
         "turn finished",
         "num_turns=",
         "permission",
@@ -292,6 +295,7 @@ fn agent_traces_never_show_the_key() {
         assert!(traces.contains(expected), "no {expected:?} in:\n{traces}");
     }
     assert_eq!(traces.matches("turn finished").count(), 4, "{traces}");
+    assert_eq!(traces.matches("claude code started").count(), 4, "{traces}");
     // Each turn is a span inside the CLI process's span, and the permission decision is
     // recorded inside it.
     assert!(

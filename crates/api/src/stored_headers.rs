@@ -27,8 +27,9 @@ pub(crate) struct StoredHeaders {
     /// when stored: a lookup would compare the names one by one each time.
     request_id: Option<u32>,
     content_type: Option<u32>,
-    /// The map view, built on first use.
-    map: OnceLock<HeaderMap>,
+    /// The map view, built on first use (boxed: most replies never make it, and a
+    /// `HeaderMap` is 96 bytes inline in every reply and stream).
+    map: OnceLock<Box<HeaderMap>>,
 }
 
 /// Where one header's name and value end in `bytes` (each starts where the previous part
@@ -126,7 +127,7 @@ impl StoredHeaders {
                     map.append(name, value);
                 }
             }
-            map
+            Box::new(map)
         })
     }
 

@@ -64,8 +64,8 @@ impl AgentClient {
 
     pub(crate) async fn connect_on(options: CodeOptions, runtime: SharedRuntime) -> Result<Self> {
         let cli = crate::discover::find_cli(options.cli_path.as_deref())?;
-        let session = Box::pin(Session::start(cli, &options, runtime)).await?;
-        let info = ServerInfo(session.server_info().clone());
+        let mut session = Box::pin(Session::start(cli, &options, runtime)).await?;
+        let info = ServerInfo::new(session.take_server_info());
         Ok(Self { session, info })
     }
 

@@ -1,8 +1,11 @@
 //! What a session streams: the CLI's frames, typed ([`Message`]), the prompt types, and the
 //! typed answers of control requests ([`ServerInfo`], [`InterruptReceipt`]).
 
+use std::fmt;
 use std::pin::Pin;
+use std::sync::OnceLock;
 
+use claude_kit_core::code::control::ControlAnswer;
 use claude_kit_core::code::frames::ResultMessage;
 use claude_kit_core::types::Content;
 use claude_kit_core::{AgentResultError, Error, Result};
@@ -92,18 +95,43 @@ pub fn result_error(result: &ResultMessage) -> Option<Error> {
 }
 
 /// The CLI's answer to `initialize`: its version, pid, commands, models, account.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerInfo(pub(crate) Value);
+///
+/// Kept as the CLI wrote it and parsed the first time it is read: the answer is many
+/// kilobytes of JSON that most programs never look at.
+#[derive(Clone)]
+pub struct ServerInfo {
+    answer: Option<ControlAnswer>,
+    value: OnceLock<Value>,
+}
 
 impl ServerInfo {
+    pub(crate) fn new(answer: Option<ControlAnswer>) -> Self {
+        Self {
+            answer,
+            value: OnceLock::new(),
+        }
+    }
+
+    /// The answer as a `Value` (`null` if it was not JSON, which the reader has checked).
+    fn value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            self.answer
+                .as_ref()
+                .and_then(|answer| answer.to_value().ok())
+                .unwrap_or(Value::Null)
+        })
+    }
+
     /// The CLI's version (`claude_code_version`).
     pub fn version(&self) -> Option<&str> {
-        self.0.get("claude_code_version").and_then(Value::as_str)
+        self.value()
+            .get("claude_code_version")
+            .and_then(Value::as_str)
     }
 
     /// The CLI's process id, as it reports it.
     pub fn pid(&self) -> Option<u64> {
-        self.0.get("pid").and_then(Value::as_u64)
+        self.value().get("pid").and_then(Value::as_u64)
     }
 
     /// The slash commands (`{name, description, …}` each).
@@ -126,21 +154,39 @@ impl ServerInfo {
 
     /// The permission mode the session starts in.
     pub fn permission_mode(&self) -> Option<&str> {
-        self.0
+        self.value()
             .get("current_permission_mode")
             .and_then(Value::as_str)
     }
 
     /// The whole answer.
     pub fn raw(&self) -> &Value {
-        &self.0
+        self.value()
+    }
+
+    /// The whole answer as the CLI wrote it (JSON text; empty if there was none).
+    pub fn json(&self) -> &str {
+        self.answer.as_ref().map_or("", ControlAnswer::json)
     }
 
     fn array(&self, key: &str) -> &[Value] {
-        self.0
+        self.value()
             .get(key)
             .and_then(Value::as_array)
             .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Equal when the answers are the same JSON.
+impl PartialEq for ServerInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl fmt::Debug for ServerInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ServerInfo").field(self.value()).finish()
     }
 }
 

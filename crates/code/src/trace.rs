@@ -12,6 +12,7 @@
 //!
 //! Without the feature every function here is empty and inlined away.
 
+use claude_kit_core::code::control::ControlAnswer;
 use claude_kit_core::code::frames::Frame;
 #[cfg(feature = "tracing")]
 use claude_kit_core::code::frames::ResultMessage;
@@ -106,11 +107,29 @@ impl Trace {
         }
     }
 
-    /// The CLI answered `initialize`.
+    /// The CLI answered `initialize` with `answer`.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    pub(crate) fn started(&self, pid: Option<u64>, version: Option<&str>) {
+    pub(crate) fn started(&self, answer: &ControlAnswer) {
         #[cfg(feature = "tracing")]
         {
+            // The answer is many kilobytes: read only when someone listens.
+            if self.session.is_disabled()
+                && !tracing::enabled!(target: "claude_kit::code", tracing::Level::INFO)
+            {
+                return;
+            }
+            #[derive(serde::Deserialize, Default)]
+            struct Started<'a> {
+                #[serde(default)]
+                pid: Option<u64>,
+                #[serde(borrow, default)]
+                claude_code_version: Option<std::borrow::Cow<'a, str>>,
+            }
+            let Started {
+                pid,
+                claude_code_version,
+            } = answer.parse().unwrap_or_default();
+            let version = claude_code_version.as_deref();
             if let Some(version) = version {
                 self.session.record("cli_version", version);
             }

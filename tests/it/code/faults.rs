@@ -321,6 +321,30 @@ async fn stderr_reaches_the_callback(rt: Rt) {
     assert_eq!([first, second], ["line one", "line two"]);
 }
 
+/// Lines longer than the stderr task's first read buffer, written at once (reads that fill
+/// the buffer, lines cut across reads): each reaches the callback whole, in order.
+async fn long_stderr_lines_reach_the_callback_whole(rt: Rt) {
+    let lines: Vec<String> = (0..30)
+        .map(|i| format!("{i:02} {}", "e".repeat(700 + i)))
+        .collect();
+    let script = Script::new().turn([
+        Action::init(),
+        Action::stderr(lines.join("\n")),
+        Action::text("ok"),
+        Action::result(),
+    ]);
+    let (options, _record) = fake(&rt, &script);
+    let (tx, rx) = async_channel::unbounded();
+    let options = options.stderr(move |line| {
+        let _ = tx.try_send(line.to_owned());
+    });
+    let messages = collect(&rt, query("x", options)).await;
+    assert!(errors(&messages).is_empty());
+    for line in &lines {
+        assert_eq!(&within(&rt, rx.recv()).await.unwrap(), line);
+    }
+}
+
 on_all_runtimes!(
     non_json_lines_are_skipped,
     a_malformed_line_is_a_decode_error_quoting_it,
@@ -335,4 +359,5 @@ on_all_runtimes!(
     a_cli_that_ignores_sigterm_is_killed,
     dropping_a_query_mid_turn_ends_the_cli,
     stderr_reaches_the_callback,
+    long_stderr_lines_reach_the_callback_whole,
 );

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use claude_kit_core::code::control::ControlChannel;
+use claude_kit_core::code::control::{ControlAnswer, ControlChannel};
 use claude_kit_core::code::frames::Frame;
 use claude_kit_core::redact::Secrets;
 use claude_kit_core::{Error, Result};
@@ -56,7 +56,7 @@ pub(crate) struct Session {
     supervisor: Option<JoinHandle<()>>,
     _tasks: Vec<JoinHandle<()>>,
     control_timeout: Duration,
-    server_info: Value,
+    server_info: Option<ControlAnswer>,
 }
 
 impl std::fmt::Debug for Session {
@@ -177,23 +177,21 @@ impl Session {
             supervisor: Some(supervisor),
             _tasks: vec![reader, stderr_task],
             control_timeout: options.control_timeout.unwrap_or(DEFAULT_CONTROL_TIMEOUT),
-            server_info: Value::Null,
+            server_info: None,
         };
         let timeout = options
             .initialize_timeout
             .unwrap_or(DEFAULT_INITIALIZE_TIMEOUT);
-        session.server_info = session.request(request, timeout).await?;
-        let info = &session.server_info;
-        session.shared.trace.started(
-            info.get("pid").and_then(Value::as_u64),
-            info.get("claude_code_version").and_then(Value::as_str),
-        );
+        let answer = session.request(request, timeout).await?;
+        session.shared.trace.started(&answer);
+        session.server_info = Some(answer);
         Ok(session)
     }
 
-    /// The CLI's answer to `initialize`.
-    pub(crate) fn server_info(&self) -> &Value {
-        &self.server_info
+    /// The CLI's answer to `initialize`, moved out (many kilobytes of JSON: a copy would cost
+    /// more than the rest of a query's frames); `None` afterwards.
+    pub(crate) fn take_server_info(&mut self) -> Option<ControlAnswer> {
+        self.server_info.take()
     }
 
     /// Whether stdout is still open and the process has not exited.
@@ -218,13 +216,17 @@ impl Session {
     }
 
     /// Sends a control request and waits (at most `timeout`) for its answer.
-    pub(crate) async fn request(&self, request: Value, timeout: Duration) -> Result<Value> {
+    pub(crate) async fn request(&self, request: Value, timeout: Duration) -> Result<ControlAnswer> {
         request_on(&self.shared, request, timeout).await
     }
 
-    /// [`request`](Self::request) with the session's control timeout.
+    /// [`request`](Self::request) with the session's control timeout, the answer as a
+    /// `Value`.
     pub(crate) async fn control(&self, request: Value) -> Result<Value> {
-        self.request(request, self.control_timeout).await
+        let answer = self.request(request, self.control_timeout).await?;
+        answer.to_value().map_err(|e| {
+            Error::decode_json("the Claude Code CLI's answer to a control request", &e)
+        })
     }
 
     /// The handle that writes user frames and closes stdin, for a task of its own.

@@ -67,10 +67,7 @@ pub(super) async fn read_stdout(
             // line that does not parse that way take the general path (and its errors).
             let frame = match Frame::from_turn_line(object) {
                 Some(frame) => Some(Ok(frame)),
-                None => match parse_object(object, &shared.secrets) {
-                    Ok(value) => route(&shared, &callbacks, value),
-                    Err(error) => Some(Err(error)),
-                },
+                None => route_line(&shared, &callbacks, object),
             };
             if let Some(frame) = frame {
                 if let Ok(frame) = &frame {
@@ -160,6 +157,25 @@ fn parse_object(line: &[u8], secrets: &Secrets) -> Result<Value> {
     })
 }
 
+/// Routes one line that is not a frame of a turn: an answer to one of our control requests
+/// straight to its waiter, its JSON kept as text (an `initialize` answer is many kilobytes);
+/// anything else through [`route`].
+fn route_line(
+    shared: &Arc<Shared>,
+    callbacks: &Arc<Callbacks>,
+    object: &[u8],
+) -> Option<Result<Frame>> {
+    let mut control = lock(&shared.control);
+    if let Some(inbound) = control.channel.receive_response_line(object) {
+        return dispatch(shared, callbacks, control, inbound);
+    }
+    drop(control);
+    match parse_object(object, &shared.secrets) {
+        Ok(value) => route(shared, callbacks, value),
+        Err(error) => Some(Err(error)),
+    }
+}
+
 /// Routes one frame: control frames to the channel (answers to their waiters, requests to a
 /// new handler task); every other frame comes back, typed, for the message channel.
 pub(super) fn route(
@@ -168,7 +184,18 @@ pub(super) fn route(
     value: Value,
 ) -> Option<Result<Frame>> {
     let mut control = lock(&shared.control);
-    match control.channel.receive(value) {
+    let inbound = control.channel.receive(value);
+    dispatch(shared, callbacks, control, inbound)
+}
+
+/// Acts on what the control channel made of a frame, with the control state still locked.
+fn dispatch(
+    shared: &Arc<Shared>,
+    callbacks: &Arc<Callbacks>,
+    mut control: std::sync::MutexGuard<'_, super::shared::Control>,
+    inbound: Inbound,
+) -> Option<Result<Frame>> {
+    match inbound {
         Inbound::Response { id, result } => {
             if let Some(waiter) = control.waiters.remove(&id) {
                 let result = result.map_err(|e| Error::Control {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use claude_kit_core::code::control::ControlChannel;
+use claude_kit_core::code::control::{ControlAnswer, ControlChannel};
 use claude_kit_core::redact::Secrets;
 use claude_kit_core::{Error, Result};
 use claude_kit_rt::{self as rt, JoinHandle, SharedRuntime};
@@ -36,7 +36,7 @@ pub(super) struct Shared {
 /// The control protocol's state with the waiters and handlers it routes to.
 pub(super) struct Control {
     pub(super) channel: ControlChannel,
-    pub(super) waiters: HashMap<String, async_channel::Sender<Result<Value>>>,
+    pub(super) waiters: HashMap<String, async_channel::Sender<Result<ControlAnswer>>>,
     pub(super) handlers: HashMap<String, JoinHandle<()>>,
     /// Why the channel closed, for requests made later.
     pub(super) closed: Option<Error>,
@@ -133,7 +133,7 @@ pub(super) async fn request_on(
     shared: &Arc<Shared>,
     request: Value,
     timeout: Duration,
-) -> Result<Value> {
+) -> Result<ControlAnswer> {
     let subtype = request
         .get("subtype")
         .and_then(Value::as_str)

@@ -11,13 +11,19 @@ use super::shared::{Shared, lock};
 pub(super) const STDERR_TAIL_BYTES: usize = 16 * 1024;
 /// How much of a stderr line is kept (and handed to the callback).
 pub(super) const STDERR_LINE_BYTES: usize = 16 * 1024;
+/// The stderr read buffer's first size: the CLI usually writes nothing there, and a zeroed
+/// buffer is paid for by every session.
+const READ_BUFFER_FIRST: usize = 1024;
+/// The size the read buffer grows to, doubling at each read that fills it.
+const READ_BUFFER_MAX: usize = 8 * 1024;
+
 /// Reads stderr to its end: each line to the callback, the last ones kept for errors.
 pub(super) async fn read_stderr(
     shared: Arc<Shared>,
     mut stderr: Box<dyn AsyncRead + Send + Unpin>,
     callback: Option<crate::options::StderrCallback>,
 ) {
-    let mut buffer = vec![0u8; 8 * 1024];
+    let mut buffer = vec![0u8; READ_BUFFER_FIRST];
     let mut line: Vec<u8> = Vec::new();
     let keep = |line: &mut Vec<u8>| {
         let text = String::from_utf8_lossy(line)
@@ -54,6 +60,10 @@ pub(super) async fn read_stderr(
             } else if line.len() < STDERR_LINE_BYTES {
                 line.push(byte);
             }
+        }
+        if n == buffer.len() && buffer.len() < READ_BUFFER_MAX {
+            // A full read: more is waiting. Read in larger pieces.
+            buffer.resize(buffer.len() * 2, 0);
         }
     }
     if !line.is_empty() {

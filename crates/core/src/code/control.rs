@@ -21,17 +21,88 @@
 //! match channel.receive(answer) {
 //!     Inbound::Response { id, result } => {
 //!         assert_eq!(id, "req_1_1234abcd");
-//!         assert_eq!(result.unwrap()["pid"], 42);
+//!         assert_eq!(result.unwrap().to_value()?["pid"], 42);
 //!     }
 //!     other => panic!("{other:?}"),
 //! }
 //! assert_eq!(channel.pending(), 0);
+//!
+//! // A stdout line that is a `control_response` is classified without a `Value` of its
+//! // answer (an `initialize` answer is many kilobytes): the answer stays JSON text.
+//! let (id, _) = channel.request(json!({"subtype": "mcp_status"}));
+//! let line = format!(
+//!     r#"{{"type":"control_response","response":{{"subtype":"success","request_id":"{id}","response":{{"mcpServers":[]}}}}}}"#
+//! );
+//! let Some(Inbound::Response { result: Ok(answer), .. }) = channel.receive_response_line(line.as_bytes()) else {
+//!     panic!("an answer");
+//! };
+//! assert_eq!(answer.json(), r#"{"mcpServers":[]}"#);
+//! # Ok::<_, serde_json::Error>(())
 //! ```
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
+
+/// The `response` of a successful `control_response`, as the CLI wrote it: JSON text, parsed
+/// by whoever reads it ([`to_value`](Self::to_value), [`parse`](Self::parse)). Most answers are
+/// small, but an `initialize` answer is many kilobytes of commands, models and agents that
+/// most programs never read.
+#[derive(Clone)]
+pub struct ControlAnswer(Box<RawValue>);
+
+impl ControlAnswer {
+    /// The answer's JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The answer as a [`Value`].
+    pub fn to_value(&self) -> serde_json::Result<Value> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// The answer as a `T`.
+    pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> serde_json::Result<T> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// An answer of `null` (a success without a `response`).
+    fn null() -> Self {
+        // The JSON literal `null` is valid JSON: this cannot fail, and if it did the answer
+        // would be `null` all the same.
+        Self(serde_json::value::to_raw_value(&Value::Null).unwrap_or_default())
+    }
+}
+
+impl From<Box<RawValue>> for ControlAnswer {
+    fn from(raw: Box<RawValue>) -> Self {
+        Self(raw)
+    }
+}
+
+impl From<ControlAnswer> for Box<RawValue> {
+    fn from(answer: ControlAnswer) -> Self {
+        answer.0
+    }
+}
+
+/// Answers are equal when their JSON texts are.
+impl PartialEq for ControlAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl fmt::Debug for ControlAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ControlAnswer").field(&self.json()).finish()
+    }
+}
 
 /// The error half of a `control_response`, as the other side sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +132,8 @@ pub enum Inbound {
     Response {
         /// Our request's id.
         id: String,
-        /// Its `response` on success, its `error` otherwise.
-        result: Result<Value, ControlError>,
+        /// Its `response` on success (`null` when it has none), its `error` otherwise.
+        result: Result<ControlAnswer, ControlError>,
     },
     /// A `control_response` for no request of ours (late, duplicated, or never sent): the
     /// driver logs it and goes on.
@@ -202,7 +273,9 @@ impl ControlChannel {
         let result = match response.get("subtype").and_then(Value::as_str) {
             Some("success") => Ok(response
                 .get_mut("response")
-                .map_or(Value::Null, Value::take)),
+                .map(Value::take)
+                .and_then(|answer| serde_json::value::to_raw_value(&answer).ok())
+                .map_or_else(ControlAnswer::null, ControlAnswer)),
             _ => Err(ControlError {
                 message: response
                     .get("error")
@@ -216,6 +289,39 @@ impl ControlChannel {
             }),
         };
         Inbound::Response { id, result }
+    }
+
+    /// Classifies one stdout line if it is a `control_response` (as [`receive`](Self::receive)
+    /// does the frame's `Value`), without building a `Value` of its answer; `None` for any
+    /// other line, and for one whose fields do not have the protocol's types, which then
+    /// takes the general path: [`serde_json::from_slice`] and [`receive`](Self::receive).
+    /// Where both classify a line, they agree.
+    pub fn receive_response_line(&mut self, line: &[u8]) -> Option<Inbound> {
+        let frame: ResponseLine<'_> = serde_json::from_slice(line).ok()?;
+        if frame.kind.as_deref() != Some("control_response") {
+            return None;
+        }
+        let response = frame.response;
+        let Some(id) = response.request_id else {
+            return Some(Inbound::StrayResponse { id: None });
+        };
+        let id = id.into_owned();
+        if !self.pending.remove(&id) {
+            return Some(Inbound::StrayResponse { id: Some(id) });
+        }
+        let result = match response.subtype.as_deref() {
+            Some("success") => Ok(response
+                .response
+                .map_or_else(ControlAnswer::null, ControlAnswer)),
+            _ => Err(ControlError {
+                message: response.error.map_or_else(
+                    || "the CLI answered with an error and no message".to_owned(),
+                    Cow::into_owned,
+                ),
+                code: response.error_code.map(Cow::into_owned),
+            }),
+        };
+        Some(Inbound::Response { id, result })
     }
 
     /// The line that answers the CLI's request `id` (success with `result`'s value, or an
@@ -257,6 +363,34 @@ fn line(frame: &Value) -> String {
     line
 }
 
+/// A stdout line as [`ControlChannel::receive_response_line`] reads it: the envelope typed,
+/// the answer kept as text. A field of another type than the protocol's (a numeric id, an
+/// error object) fails the parse, and the line takes the general path.
+#[derive(Deserialize)]
+struct ResponseLine<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    /// Required here, and an object: a line without one (or with `null`) takes the general
+    /// path, which tells those apart.
+    #[serde(borrow)]
+    response: ResponseBody<'a>,
+}
+
+/// The `response` object of a `control_response`.
+#[derive(Deserialize)]
+struct ResponseBody<'a> {
+    #[serde(borrow, default)]
+    subtype: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    response: Option<Box<RawValue>>,
+    #[serde(borrow, default)]
+    error: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    error_code: Option<Cow<'a, str>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,7 +423,7 @@ mod tests {
         assert!(matches!(got_b, Inbound::Response { ref id, result: Ok(_) } if *id == b));
         let got_a = channel.receive(success(&a, json!({"model": "m"})));
         assert!(
-            matches!(got_a, Inbound::Response { ref id, result: Ok(ref v) } if *id == a && v["model"] == "m")
+            matches!(got_a, Inbound::Response { ref id, result: Ok(ref v) } if *id == a && v.to_value().unwrap()["model"] == "m")
         );
         // A second answer to the same id is stray.
         assert_eq!(
@@ -297,6 +431,74 @@ mod tests {
             Inbound::StrayResponse { id: Some(a) }
         );
         assert_eq!(channel.pending(), 0);
+    }
+
+    /// Every line below through `receive_response_line` (when it takes it) and through the
+    /// general path, each on a channel with the same pending requests: the same outcome.
+    #[test]
+    fn response_lines_are_classified_as_their_values_are() {
+        let lines = [
+            r#"{"type":"control_response","response":{"subtype":"success","request_id":"req_1_00000001","response":{"pid":7,"commands":[{"name":"c\u00e9"}]}}}"#,
+            r#"{"response":{"request_id":"req_1_00000001","subtype":"success"},"type":"control_response"}"#,
+            r#"{"type":"control_response","response":{"subtype":"success","request_id":"req_1_00000001","response":null}}"#,
+            r#"{"type":"control_response","response":{"subtype":"error","request_id":"req_1_00000001","error":"no \"such\" thing","error_code":"unsupported_request"}}"#,
+            r#"{"type":"control_response","response":{"subtype":"error","request_id":"req_1_00000001"}}"#,
+            r#"{"type":"control_response","response":{"subtype":"error","request_id":"req_1_00000001","error":{"nested":true}}}"#,
+            r#"{"type":"control_response","response":{"subtype":"success","request_id":"req_9_00000001","response":{}}}"#,
+            r#"{"type":"control_response","response":{"subtype":"success","response":{}}}"#,
+            r#"{"type":"control_response","response":{"subtype":"success","request_id":42}}"#,
+            r#"{"type":"control_response","response":null}"#,
+            r#"{"type":"control_response","response":"text"}"#,
+            r#"{"type":"control_response"}"#,
+            r#"{"type":"control_request","request_id":"u-1","request":{"subtype":"can_use_tool"}}"#,
+            r#"{"type":"result","subtype":"success","is_error":false}"#,
+            r#"{"type":"control_response","response":{"subtype":"success","request_id":"req_1_00000001","request_id":"req_1_00000001"}}"#,
+        ];
+        let channel = || {
+            let mut channel = ControlChannel::new(1);
+            channel.request(json!({"subtype": "initialize"}));
+            channel
+        };
+        let mut fast_taken = 0;
+        for line in lines {
+            let general = channel().receive(serde_json::from_str(line).unwrap());
+            let mut fast_channel = channel();
+            match fast_channel.receive_response_line(line.as_bytes()) {
+                Some(fast) => {
+                    fast_taken += 1;
+                    // An answer's text may differ (the general path re-serialises it); its
+                    // JSON may not.
+                    match (&fast, &general) {
+                        (
+                            Inbound::Response { id, result: Ok(a) },
+                            Inbound::Response {
+                                id: id2,
+                                result: Ok(b),
+                            },
+                        ) => {
+                            assert_eq!(id, id2, "{line}");
+                            assert_eq!(a.to_value().unwrap(), b.to_value().unwrap(), "{line}");
+                        }
+                        _ => assert_eq!(fast, general, "{line}"),
+                    }
+                    assert_eq!(fast_channel.pending(), channel_after(line), "{line}");
+                }
+                None => assert!(
+                    !matches!(general, Inbound::Response { result: Ok(_), .. })
+                        || line.contains("\"request_id\":\"req_1_00000001\",\"request_id\""),
+                    "a plain answer should take the fast path: {line}"
+                ),
+            }
+        }
+        assert_eq!(fast_taken, 7, "the lines of the protocol's types");
+
+        /// How many requests stay pending after the general path classified `line`.
+        fn channel_after(line: &str) -> usize {
+            let mut channel = ControlChannel::new(1);
+            channel.request(json!({"subtype": "initialize"}));
+            channel.receive(serde_json::from_str(line).unwrap());
+            channel.pending()
+        }
     }
 
     #[test]

@@ -39,14 +39,16 @@ use crate::types::{Content, Extra, Message, StreamEvent, Usage};
 pub enum Frame {
     /// `system`: session set-up (`init`, typed) and notices (`api_retry`, `status`, …).
     System(SystemMessage),
-    /// `assistant`: a model message of the turn.
-    Assistant(AssistantMessage),
+    /// `assistant`: a model message of the turn (boxed, as `user` and `result`: a frame is
+    /// moved from the reader through a channel to the caller, at the size of its largest
+    /// variant).
+    Assistant(Box<AssistantMessage>),
     /// `user`: the prompt echoed back, or tool results.
-    User(UserMessage),
+    User(Box<UserMessage>),
     /// `stream_event`: a raw Messages API event (with `--include-partial-messages`).
     StreamEvent(StreamEventMessage),
     /// `result`: the end of a turn, with its cost and outcome.
-    Result(ResultMessage),
+    Result(Box<ResultMessage>),
     /// `rate_limit_event`, as sent.
     RateLimit(Value),
     /// A frame type this version does not know, as sent.
