@@ -56,6 +56,8 @@ impl StoredHeaders {
         if u32::try_from(size).is_err() {
             return Self::default();
         }
+        // Exactly the room needed: a second pass over the map costs less than giving back
+        // what an estimate left over.
         let mut bytes = Vec::with_capacity(size);
         let mut entries = Vec::with_capacity(headers.len());
         let (mut request_id, mut content_type) = (None, None);
@@ -77,10 +79,18 @@ impl StoredHeaders {
             entries.push(Entry {
                 name_end,
                 value_end: bytes.len() as u32,
-                sensitive: is_secret(value, secrets),
+                sensitive: value.is_sensitive(),
                 // Checked once here, not at every read.
                 text: read && value.to_str().is_ok(),
             });
+        }
+        // One search of all the bytes instead of one per value; only when a secret is in
+        // there (in a value, a name, or across two) are the values searched one by one.
+        if secrets.appears_in(&bytes) {
+            for entry in &mut entries {
+                let value = &bytes[entry.name_end as usize..entry.value_end as usize];
+                entry.sensitive |= secrets.appears_in(value);
+            }
         }
         Self {
             bytes: bytes.into_boxed_slice(),
@@ -306,6 +316,24 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn a_secret_split_over_two_values_hides_neither() {
+        let key = "sk-ant-api03-secret-key-0123456789";
+        let (head, tail) = key.split_at(12);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-a", HeaderValue::from_str(head).unwrap());
+        headers.insert("x-b", HeaderValue::from_str(tail).unwrap());
+        headers.insert("x-c", HeaderValue::from_str(key).unwrap());
+        let stored = StoredHeaders::new(&headers, &Secrets::new([key]));
+        let map = stored.map();
+        assert!(!map["x-a"].is_sensitive());
+        assert!(!map["x-b"].is_sensitive());
+        assert!(map["x-c"].is_sensitive());
+        headers.remove("x-c");
+        let stored = StoredHeaders::new(&headers, &Secrets::new([key]));
+        assert!(!stored.map().values().any(HeaderValue::is_sensitive));
     }
 
     #[test]

@@ -95,13 +95,14 @@ pub(crate) fn current() -> Span {
 /// An attempt got its response headers.
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 #[inline]
-pub(crate) fn answered(attempt: u32, status: http::StatusCode, request_id: Option<&str>) {
+pub(crate) fn answered(attempt: u32, status: http::StatusCode, headers: &http::HeaderMap) {
+    // The request id is looked up only when the event is enabled (a hash of the name).
     #[cfg(feature = "tracing")]
     tracing::debug!(
         target: "claude_kit::call",
         attempt,
         "http.response.status_code" = status.as_u16(),
-        request_id,
+        request_id = crate::meta::request_id(headers),
         "response headers"
     );
 }

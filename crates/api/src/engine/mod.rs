@@ -268,11 +268,7 @@ impl Engine {
         let response = self.send(request, &deadlines).await?;
         let (mut parts, body) = response.into_parts();
         deadlines.headers_received(self.runtime.now());
-        crate::trace::answered(
-            attempt.retries_done + 1,
-            parts.status,
-            crate::meta::request_id(&parts.headers),
-        );
+        crate::trace::answered(attempt.retries_done + 1, parts.status, &parts.headers);
         self.admission.observe(&parts.headers, self.runtime.now());
         // The total bound is the call's own timer (see `call`): a body's watches idle and drain.
         let deadlines = deadlines.streaming();
