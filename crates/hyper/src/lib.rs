@@ -358,30 +358,38 @@ impl Inner {
         }
     }
 
-    /// Opens a connection to `target` under `permit` and sends `request` on it.
-    async fn send_on_new_connection(
-        &self,
+    /// Opens a connection to `target` under `permit` and sends `request` on it. (Not an
+    /// `async fn`, which would hold the request twice: as its argument and as its local.)
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn holds its arguments twice"
+    )]
+    fn send_on_new_connection<'a>(
+        &'a self,
         request: Request<Full<Bytes>>,
-        target: &Target,
+        target: &'a Target,
         connect_timeout: Duration,
         permit: Permit,
         in_flight: InFlight,
-    ) -> claude_kit_core::Result<Response<Body>> {
-        match self.open(target, connect_timeout).await? {
-            Opened::Http1(sender) => {
-                let lease = self.pool.lease_new(target.key.clone(), sender, permit);
-                send_on_new(lease, request, in_flight).await
-            }
-            // ALPN chose HTTP/2 for an origin last seen speaking HTTP/1.1: the connection
-            // joins the shared ones.
-            #[cfg(feature = "http2")]
-            Opened::Http2(connection) => {
-                let stream = self
-                    .pool
-                    .multiplexed()
-                    .register(&target.key, connection, permit);
-                let request = target::prepare_http2(request, target);
-                send_on_new_stream(stream, request, in_flight).await
+    ) -> impl Future<Output = claude_kit_core::Result<Response<Body>>> + Send + 'a {
+        async move {
+            match self.open(target, connect_timeout).await? {
+                Opened::Http1(sender) => {
+                    let lease = self.pool.lease_new(target.key.clone(), sender, permit);
+                    send_on_new(lease, request, in_flight).await
+                }
+                // ALPN chose HTTP/2 for an origin last seen speaking HTTP/1.1: the connection
+                // joins the shared ones (boxed: the HTTP/1.1 connections opened here do not
+                // carry an HTTP/2 stream's state).
+                #[cfg(feature = "http2")]
+                Opened::Http2(connection) => {
+                    let stream = self
+                        .pool
+                        .multiplexed()
+                        .register(&target.key, connection, permit);
+                    let request = target::prepare_http2(request, target);
+                    Box::pin(send_on_new_stream(stream, request, in_flight)).await
+                }
             }
         }
     }
@@ -515,15 +523,18 @@ impl Inner {
                     })
             };
             let (stream, wire): (Box<dyn AsyncIo>, Wire) = match server_name {
+                // The proxy tunnel, the TLS handshake and the HTTP/2 one are boxed: each
+                // is ~1.1-1.6 KiB of state, which inline would be part of every connection
+                // being opened, plain HTTP/1.1 ones included (their own state is ~300 bytes).
                 Some(name) => {
                     if let Some(proxy) = &target.key.proxy {
-                        tunnel(&mut tcp, proxy, target).await?;
+                        Box::pin(tunnel(&mut tcp, proxy, target)).await?;
                     }
                     let config = self.tls.clone().ok_or_else(tls::unavailable)?;
-                    let tls = futures_rustls::TlsConnector::from(config)
-                        .connect(name, tcp)
-                        .await
-                        .map_err(|e| Error::connect(target.display(), e))?;
+                    let tls =
+                        Box::pin(futures_rustls::TlsConnector::from(config).connect(name, tcp))
+                            .await
+                            .map_err(|e| Error::connect(target.display(), e))?;
                     let wire = choose(tls.get_ref().1.alpn_protocol())?;
                     (Box::new(tls), wire)
                 }
@@ -543,9 +554,14 @@ impl Inner {
                     Ok(Opened::Http1(sender))
                 }
                 #[cfg(feature = "http2")]
-                Wire::Http2 => h2::handshake(stream, &self.runtime, self.http2, &target.display())
-                    .await
-                    .map(Opened::Http2),
+                Wire::Http2 => Box::pin(h2::handshake(
+                    stream,
+                    &self.runtime,
+                    self.http2,
+                    &target.display(),
+                ))
+                .await
+                .map(Opened::Http2),
             }
         };
         claude_kit_rt::timeout(&*self.runtime, connect_timeout, open)
