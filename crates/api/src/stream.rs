@@ -210,6 +210,11 @@ impl Stream for MessageStream {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if let Some(event) = this.prefetched.pop_front() {
+            if this.prefetched.is_empty() {
+                // Its room (a few events) is not needed again: a stream may stay open for
+                // minutes.
+                this.prefetched = VecDeque::new();
+            }
             return Poll::Ready(Some(Ok(event)));
         }
         this.poll_event(cx)
