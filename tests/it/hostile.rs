@@ -2017,35 +2017,24 @@ async fn secret_token_echoed_in_sse_error_event_is_redacted(rt: Rt) {
 /// A successful reply keeps its headers (`Response::headers`, `MessageStream::headers`): a
 /// value that echoes the key is there for code that reads it, and hidden from every `Debug`.
 async fn secret_key_echoed_in_kept_headers_is_hidden(rt: Rt) {
-    let script = vec![
-        Step::ReadRequest,
-        Step::respond(|r| {
-            response(
-                200,
-                "application/json",
-                &[
-                    ("x-echo-api-key", &echoed_key(r)),
-                    ("request-id", "req_kept"),
-                ],
-                message_json("kept").as_bytes(),
-            )
-        }),
-    ];
-    // `response` closes the connection: the stream is the second connection's.
-    let streamed = vec![
-        Step::ReadRequest,
-        Step::respond(|r| {
-            response(
-                200,
-                "text/event-stream",
-                &[
-                    ("x-echo-api-key", &echoed_key(r)),
-                    ("request-id", "req_streamed"),
-                ],
-                text_stream(&["streamed"]).as_bytes(),
-            )
-        }),
-    ];
+    /// One connection (`response` closes it): a request, then a 200 with `body` and a header
+    /// that echoes the key.
+    fn echoing(content_type: &'static str, body: String) -> Script {
+        vec![
+            Step::ReadRequest,
+            Step::respond(move |r| {
+                let key = echoed_key(r);
+                response(
+                    200,
+                    content_type,
+                    &[("x-echo-api-key", &key)],
+                    body.as_bytes(),
+                )
+            }),
+        ]
+    }
+    let script = echoing("application/json", message_json("kept"));
+    let streamed = echoing("text/event-stream", text_stream(&["streamed"]));
     let server = HostileServer::start(vec![script, streamed]);
     let client = client(&server, &rt);
 

@@ -301,21 +301,29 @@ async fn dropping_a_query_mid_turn_ends_the_cli(rt: Rt) {
     .await;
 }
 
-async fn stderr_reaches_the_callback(rt: Rt) {
-    let script = Script::new().turn([
-        Action::init(),
-        Action::stderr("line one"),
-        Action::stderr("line two"),
-        Action::text("ok"),
-        Action::result(),
-    ]);
-    let (options, _record) = fake(&rt, &script);
+/// Runs a turn whose CLI writes `stderr` (one action each) and answers; the lines the stderr
+/// callback got, as they come.
+async fn stderr_callback_lines(rt: &Rt, stderr: Vec<Action>) -> async_channel::Receiver<String> {
+    let mut actions = vec![Action::init()];
+    actions.extend(stderr);
+    actions.extend([Action::text("ok"), Action::result()]);
+    let script = Script::new().turn(actions);
+    let (options, _record) = fake(rt, &script);
     let (tx, rx) = async_channel::unbounded();
     let options = options.stderr(move |line| {
         let _ = tx.try_send(line.to_owned());
     });
-    let messages = collect(&rt, query("x", options)).await;
+    let messages = collect(rt, query("x", options)).await;
     assert!(errors(&messages).is_empty());
+    rx
+}
+
+async fn stderr_reaches_the_callback(rt: Rt) {
+    let rx = stderr_callback_lines(
+        &rt,
+        vec![Action::stderr("line one"), Action::stderr("line two")],
+    )
+    .await;
     let first = within(&rt, rx.recv()).await.unwrap();
     let second = within(&rt, rx.recv()).await.unwrap();
     assert_eq!([first, second], ["line one", "line two"]);
@@ -327,19 +335,7 @@ async fn long_stderr_lines_reach_the_callback_whole(rt: Rt) {
     let lines: Vec<String> = (0..30)
         .map(|i| format!("{i:02} {}", "e".repeat(700 + i)))
         .collect();
-    let script = Script::new().turn([
-        Action::init(),
-        Action::stderr(lines.join("\n")),
-        Action::text("ok"),
-        Action::result(),
-    ]);
-    let (options, _record) = fake(&rt, &script);
-    let (tx, rx) = async_channel::unbounded();
-    let options = options.stderr(move |line| {
-        let _ = tx.try_send(line.to_owned());
-    });
-    let messages = collect(&rt, query("x", options)).await;
-    assert!(errors(&messages).is_empty());
+    let rx = stderr_callback_lines(&rt, vec![Action::stderr(lines.join("\n"))]).await;
     for line in &lines {
         assert_eq!(&within(&rt, rx.recv()).await.unwrap(), line);
     }
