@@ -227,12 +227,16 @@ pub mod decisions {
     //! - **Measured performance choices** (see `BENCHMARKS.md`): one read scratch buffer per
     //!   thread, not per connection; the idle timer re-armed only when it fires; the header
     //!   timer skipped when the total bound is as tight; call state boxed so a held future is
-    //!   small.
+    //!   small; the rare steps of opening a connection (proxy tunnel, TLS and HTTP/2
+    //!   handshakes) boxed apart, so a plain connection being opened stays small; a reply's
+    //!   headers kept as one buffer of names and values, the `HeaderMap` view made on first
+    //!   use (it was ~2.6 KiB of every open stream); the CLI's `initialize` answer kept as
+    //!   JSON text and parsed when first read.
     //! - **Claude Code: the 32 MiB line limit** (the Python SDK's 1 MiB ends sessions whose tool
     //!   results are larger), the SDK's own stderr always piped and kept (the Python SDK
     //!   inherits it unless a callback is set: a kept tail lets errors quote it), an
     //!   interrupted turn's error result not turned into an error (the CLI exits 0 after it:
     //!   it was asked for), a malformed line an error item after which the stream ends.
-    //! - **Not yet built**: HTTP/2, the `rustls-aws-lc-rs` and `platform-verifier` features,
+    //! - **Not yet built**: the `rustls-aws-lc-rs` and `platform-verifier` features,
     //!   TLS to an `https://` proxy, token refunds for streamed replies.
 }
