@@ -18,6 +18,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use claude_kit_core::redact::Secrets;
 
 /// Response headers in one buffer, with the `HeaderMap` view made on first use.
+#[derive(Clone, Default)]
 pub(crate) struct StoredHeaders {
     /// Each header's name then its value, one header after the other.
     bytes: Box<[u8]>,
@@ -159,63 +160,20 @@ impl StoredHeaders {
 /// which the retry callback sees and which are not stored.
 pub(crate) fn hide_secrets(headers: &mut HeaderMap, secrets: &Secrets) {
     for value in headers.values_mut() {
-        if is_secret(value, secrets) {
+        if secrets.appears_in(value.as_bytes()) {
             value.set_sensitive(true);
         }
     }
 }
 
-/// Whether `value` must never be shown: marked so, or it contains a secret.
-fn is_secret(value: &HeaderValue, secrets: &Secrets) -> bool {
-    value.is_sensitive() || secrets.appears_in(value.as_bytes())
-}
-
 /// The name of the `request-id` header.
 const REQUEST_ID: &str = "request-id";
 
-impl Default for StoredHeaders {
-    fn default() -> Self {
-        Self {
-            bytes: Box::default(),
-            entries: Box::default(),
-            request_id: None,
-            content_type: None,
-            map: OnceLock::new(),
-        }
-    }
-}
-
-impl Clone for StoredHeaders {
-    fn clone(&self) -> Self {
-        // The map view is not copied: the clone builds its own if asked.
-        Self {
-            bytes: self.bytes.clone(),
-            entries: self.entries.clone(),
-            request_id: self.request_id,
-            content_type: self.content_type,
-            map: OnceLock::new(),
-        }
-    }
-}
-
-/// As a `HeaderMap` shows itself: `{"name": "value", ...}`, a sensitive value as `Sensitive`.
+/// As the `HeaderMap` view shows itself (`{"name": "value", ...}`, a sensitive value as
+/// `Sensitive`).
 impl fmt::Debug for StoredHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Value<'a>(&'a [u8], bool);
-        impl fmt::Debug for Value<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                if self.1 {
-                    f.write_str("Sensitive")
-                } else {
-                    fmt::Debug::fmt(&String::from_utf8_lossy(self.0), f)
-                }
-            }
-        }
-        f.debug_map()
-            .entries(self.iter().map(|(name, value, sensitive)| {
-                (String::from_utf8_lossy(name), Value(value, sensitive))
-            }))
-            .finish()
+        fmt::Debug::fmt(self.map(), f)
     }
 }
 

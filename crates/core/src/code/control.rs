@@ -63,31 +63,12 @@ impl ControlAnswer {
 
     /// The answer as a [`Value`].
     pub fn to_value(&self) -> serde_json::Result<Value> {
-        serde_json::from_str(self.0.get())
+        self.parse()
     }
 
     /// The answer as a `T`.
     pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> serde_json::Result<T> {
         serde_json::from_str(self.0.get())
-    }
-
-    /// An answer of `null` (a success without a `response`).
-    fn null() -> Self {
-        // The JSON literal `null` is valid JSON: this cannot fail, and if it did the answer
-        // would be `null` all the same.
-        Self(serde_json::value::to_raw_value(&Value::Null).unwrap_or_default())
-    }
-}
-
-impl From<Box<RawValue>> for ControlAnswer {
-    fn from(raw: Box<RawValue>) -> Self {
-        Self(raw)
-    }
-}
-
-impl From<ControlAnswer> for Box<RawValue> {
-    fn from(answer: ControlAnswer) -> Self {
-        answer.0
     }
 }
 
@@ -263,32 +244,23 @@ impl ControlChannel {
                 reason: "a control_response without a response object",
             };
         };
-        let Some(id) = response.get("request_id").and_then(Value::as_str) else {
-            return Inbound::StrayResponse { id: None };
+        let answer = response
+            .get_mut("response")
+            .map(Value::take)
+            .and_then(|answer| serde_json::value::to_raw_value(&answer).ok());
+        let text = |field: &str| {
+            response
+                .get(field)
+                .and_then(Value::as_str)
+                .map(Cow::Borrowed)
         };
-        let id = id.to_owned();
-        if !self.pending.remove(&id) {
-            return Inbound::StrayResponse { id: Some(id) };
-        }
-        let result = match response.get("subtype").and_then(Value::as_str) {
-            Some("success") => Ok(response
-                .get_mut("response")
-                .map(Value::take)
-                .and_then(|answer| serde_json::value::to_raw_value(&answer).ok())
-                .map_or_else(ControlAnswer::null, ControlAnswer)),
-            _ => Err(ControlError {
-                message: response
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("the CLI answered with an error and no message")
-                    .to_owned(),
-                code: response
-                    .get("error_code")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            }),
-        };
-        Inbound::Response { id, result }
+        self.settle(ResponseBody {
+            subtype: text("subtype"),
+            request_id: text("request_id"),
+            response: answer,
+            error: text("error"),
+            error_code: text("error_code"),
+        })
     }
 
     /// Classifies one stdout line if it is a `control_response` (as [`receive`](Self::receive)
@@ -301,18 +273,21 @@ impl ControlChannel {
         if frame.kind.as_deref() != Some("control_response") {
             return None;
         }
-        let response = frame.response;
+        Some(self.settle(frame.response))
+    }
+
+    /// The answer `response` gives to one of our requests, or a stray one.
+    fn settle(&mut self, response: ResponseBody<'_>) -> Inbound {
         let Some(id) = response.request_id else {
-            return Some(Inbound::StrayResponse { id: None });
+            return Inbound::StrayResponse { id: None };
         };
         let id = id.into_owned();
         if !self.pending.remove(&id) {
-            return Some(Inbound::StrayResponse { id: Some(id) });
+            return Inbound::StrayResponse { id: Some(id) };
         }
         let result = match response.subtype.as_deref() {
-            Some("success") => Ok(response
-                .response
-                .map_or_else(ControlAnswer::null, ControlAnswer)),
+            // A success without a `response` answers `null`.
+            Some("success") => Ok(ControlAnswer(response.response.unwrap_or_default())),
             _ => Err(ControlError {
                 message: response.error.map_or_else(
                     || "the CLI answered with an error and no message".to_owned(),
@@ -321,7 +296,7 @@ impl ControlChannel {
                 code: response.error_code.map(Cow::into_owned),
             }),
         };
-        Some(Inbound::Response { id, result })
+        Inbound::Response { id, result }
     }
 
     /// The line that answers the CLI's request `id` (success with `result`'s value, or an
@@ -376,7 +351,7 @@ struct ResponseLine<'a> {
     response: ResponseBody<'a>,
 }
 
-/// The `response` object of a `control_response`.
+/// The `response` object of a `control_response`, as both paths read it.
 #[derive(Deserialize)]
 struct ResponseBody<'a> {
     #[serde(borrow, default)]
