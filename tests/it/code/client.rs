@@ -240,7 +240,55 @@ async fn processes_start_on_the_blocking_pool(rt: Rt) {
     );
 }
 
+async fn concurrent_readers_take_turns_and_lose_nothing(rt: Rt) {
+    let words = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let mut turn = vec![Action::init()];
+    turn.extend(words.iter().map(|w| Action::text(*w)));
+    turn.extend([Action::result(), Action::exit(0)]);
+    let (options, _record) = fake(&rt, &Script::new().turn(turn));
+    let client = within(&rt, AgentClient::connect(options)).await.unwrap();
+    client.query("go").await.unwrap();
+    // Two readers on one client at once: each message reaches exactly one of them, and each
+    // sees its own in the CLI's order.
+    let reader = || async {
+        let mut seen = Vec::new();
+        // Until stdout ends (the CLI exits after its result): then both see the end.
+        while let Some(message) = client.next_message().await {
+            seen.push(message.unwrap());
+        }
+        seen
+    };
+    let (one, two) = within(&rt, futures_util::future::join(reader(), reader())).await;
+    let texts = |messages: &[Message]| -> Vec<String> {
+        messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::Assistant(a) => Some(a.message.text()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (first, second) = (texts(&one), texts(&two));
+    for seen in [&first, &second] {
+        let order: Vec<usize> = seen
+            .iter()
+            .map(|t| words.iter().position(|w| w == t).unwrap())
+            .collect();
+        assert!(order.windows(2).all(|p| p[0] < p[1]), "{seen:?}");
+    }
+    let mut all: Vec<String> = first.into_iter().chain(second).collect();
+    all.sort();
+    assert_eq!(all, words, "every message exactly once");
+    let results = one
+        .iter()
+        .chain(&two)
+        .filter(|m| matches!(m, Message::Result(_)));
+    assert_eq!(results.count(), 1);
+    within(&rt, client.disconnect()).await;
+}
+
 on_all_runtimes!(
+    concurrent_readers_take_turns_and_lose_nothing,
     processes_start_on_the_blocking_pool,
     two_turns_on_one_process,
     interrupt_returns_a_receipt_and_the_session_goes_on,

@@ -9,6 +9,7 @@ use claude_kit_core::jsonl::LineDecoder;
 use claude_kit_core::redact::{self, Secrets};
 use claude_kit_core::{DecodeCategory, Error, Result};
 use claude_kit_rt as rt;
+use futures_channel::mpsc;
 use futures_io::AsyncRead;
 use futures_util::AsyncReadExt;
 use serde_json::Value;
@@ -29,7 +30,7 @@ const READ_BUFFER_MAX: usize = 64 * 1024;
 pub(super) async fn read_stdout(
     shared: Arc<Shared>,
     mut stdout: Box<dyn AsyncRead + Send + Unpin>,
-    messages: async_channel::Sender<Result<Frame>>,
+    mut messages: mpsc::Sender<Result<Frame>>,
     callbacks: Arc<Callbacks>,
     max_line: usize,
     shutdown: async_channel::Sender<()>,
@@ -73,7 +74,7 @@ pub(super) async fn read_stdout(
                 if let Ok(frame) = &frame {
                     last_was_error_result = note_frame(&shared, frame);
                 }
-                if messages.send(frame).await.is_err() {
+                if deliver(&mut messages, frame).await.is_err() {
                     break 'read None;
                 }
             }
@@ -106,7 +107,7 @@ pub(super) async fn read_stdout(
     };
     drop(handlers);
     for (_, waiter) in waiters {
-        let _ = waiter.try_send(Err(error.clone()));
+        let _ = waiter.send(Err(error.clone()));
     }
     {
         let mut run = lock(&shared.run);
@@ -116,10 +117,20 @@ pub(super) async fn read_stdout(
     // A signal, an exit status other than 0, or no exit at all within the wait: a failure.
     let failed_exit = exit_code != Some(0);
     if let Some(fatal) = fatal {
-        let _ = messages.send(Err(fatal)).await;
+        let _ = deliver(&mut messages, Err(fatal)).await;
     } else if failed_exit && !last_was_error_result {
-        let _ = messages.send(Err(error)).await;
+        let _ = deliver(&mut messages, Err(error)).await;
     }
+}
+
+/// Sends one frame to the consumer, waiting while the channel is full; `Err` once the
+/// consumer is gone.
+async fn deliver(
+    messages: &mut mpsc::Sender<Result<Frame>>,
+    frame: Result<Frame>,
+) -> std::result::Result<(), mpsc::SendError> {
+    std::future::poll_fn(|cx| messages.poll_ready(cx)).await?;
+    messages.start_send(frame)
 }
 
 pub(super) fn too_long(limit: usize) -> Error {
@@ -197,13 +208,15 @@ fn dispatch(
 ) -> Option<Result<Frame>> {
     match inbound {
         Inbound::Response { id, result } => {
-            if let Some(waiter) = control.waiters.remove(&id) {
+            let waiter = control.waiters.remove(&id);
+            drop(control);
+            if let Some(waiter) = waiter {
                 let result = result.map_err(|e| Error::Control {
                     subtype: "control request".into(),
                     message: shared.secrets.scrub(&e.message).into_owned(),
                     code: e.code,
                 });
-                let _ = waiter.try_send(result);
+                let _ = waiter.send(result);
             }
             None
         }

@@ -10,6 +10,7 @@ use claude_kit_core::code::control::{ControlAnswer, ControlChannel};
 use claude_kit_core::redact::Secrets;
 use claude_kit_core::{Error, Result};
 use claude_kit_rt::{self as rt, JoinHandle, SharedRuntime};
+use futures_channel::oneshot;
 use futures_io::AsyncWrite;
 use futures_util::AsyncWriteExt;
 use serde_json::Value;
@@ -36,7 +37,9 @@ pub(super) struct Shared {
 /// The control protocol's state with the waiters and handlers it routes to.
 pub(super) struct Control {
     pub(super) channel: ControlChannel,
-    pub(super) waiters: HashMap<String, async_channel::Sender<Result<ControlAnswer>>>,
+    /// One answer each, sent once the control state is unlocked (so the woken caller does not
+    /// find it still locked).
+    pub(super) waiters: HashMap<String, oneshot::Sender<Result<ControlAnswer>>>,
     pub(super) handlers: HashMap<String, JoinHandle<()>>,
     /// Why the channel closed, for requests made later.
     pub(super) closed: Option<Error>,
@@ -139,7 +142,7 @@ pub(super) async fn request_on(
         .and_then(Value::as_str)
         .unwrap_or("request")
         .to_owned();
-    let (tx, rx) = async_channel::bounded(1);
+    let (tx, rx) = oneshot::channel();
     let (id, line) = {
         let mut control = lock(&shared.control);
         if let Some(error) = &control.closed {
@@ -161,7 +164,7 @@ pub(super) async fn request_on(
     let _abandon = Abandon(shared, id);
     let exchange = async {
         write_line(shared, &line).await?;
-        match rx.recv().await {
+        match rx.await {
             Ok(Err(Error::Control { message, code, .. })) => Err(Error::Control {
                 subtype: subtype.clone(),
                 message,

@@ -269,7 +269,8 @@ impl ControlChannel {
     /// takes the general path: [`serde_json::from_slice`] and [`receive`](Self::receive).
     /// Where both classify a line, they agree.
     pub fn receive_response_line(&mut self, line: &[u8]) -> Option<Inbound> {
-        let frame: ResponseLine<'_> = serde_json::from_slice(line).ok()?;
+        // UTF-8 checked once for the line, not string by string as each is read.
+        let frame: ResponseLine<'_> = serde_json::from_str(std::str::from_utf8(line).ok()?).ok()?;
         if frame.kind.as_deref() != Some("control_response") {
             return None;
         }

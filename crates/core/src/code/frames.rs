@@ -300,16 +300,20 @@ impl Frame {
     /// assert!(Frame::from_turn_line(control).is_none());
     /// ```
     pub fn from_turn_line(line: &[u8]) -> Option<Frame> {
-        let head: Head<'_> = serde_json::from_slice(line).ok()?;
+        // Checked once for the whole line, its strings are not checked again one by one as
+        // each is read (what parsing bytes does); a line that is not UTF-8 takes the general
+        // path and its error.
+        let line = std::str::from_utf8(line).ok()?;
+        let head: Head<'_> = serde_json::from_str(line).ok()?;
         match (head.kind?.as_ref(), head.subtype.as_deref()) {
-            ("assistant", _) => serde_json::from_slice(line).ok().map(Frame::Assistant),
-            ("user", _) => serde_json::from_slice(line).ok().map(Frame::User),
-            ("result", _) => serde_json::from_slice(line).ok().map(Frame::Result),
-            ("system", Some("init")) => serde_json::from_slice(line)
+            ("assistant", _) => serde_json::from_str(line).ok().map(Frame::Assistant),
+            ("user", _) => serde_json::from_str(line).ok().map(Frame::User),
+            ("result", _) => serde_json::from_str(line).ok().map(Frame::Result),
+            ("system", Some("init")) => serde_json::from_str(line)
                 .ok()
                 .map(|init| Frame::System(SystemMessage::Init(Box::new(init)))),
             ("stream_event", _) => {
-                let raw: RawStreamEvent<'_> = serde_json::from_slice(line).ok()?;
+                let raw: RawStreamEvent<'_> = serde_json::from_str(line).ok()?;
                 let event = raw.event.get();
                 if !event.starts_with('{') {
                     return None;
