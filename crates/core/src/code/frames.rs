@@ -304,18 +304,35 @@ impl Frame {
         // each is read (what parsing bytes does); a line that is not UTF-8 takes the general
         // path and its error.
         let line = std::str::from_utf8(line).ok()?;
-        let head: Head<'_> = serde_json::from_str(line).ok()?;
-        match (head.kind?.as_ref(), head.subtype.as_deref()) {
-            ("assistant", _) => serde_json::from_str(line).ok().map(Frame::Assistant),
-            ("user", _) => serde_json::from_str(line).ok().map(Frame::User),
-            ("result", _) => serde_json::from_str(line).ok().map(Frame::Result),
-            ("system", Some("init")) => serde_json::from_str(line)
+        // The head read from how the CLI begins its lines, without a pass over the line; the
+        // frame's own parse then checks it saw the same `type` (and `subtype`) last, as the
+        // general path's object would keep them.
+        let head = Head::sniff(line).or_else(|| serde_json::from_str(line).ok())?;
+        let kind = head.kind?;
+        let same = |extra: &Extra, key: &str, value: &str| {
+            extra.get(key).and_then(Value::as_str) == Some(value)
+        };
+        match (kind.as_ref(), head.subtype.as_deref()) {
+            ("assistant", _) => serde_json::from_str::<AssistantMessage>(line)
                 .ok()
+                .filter(|m| same(&m.extra, "type", "assistant"))
+                .map(|m| Frame::Assistant(Box::new(m))),
+            ("user", _) => serde_json::from_str::<UserMessage>(line)
+                .ok()
+                .filter(|m| same(&m.extra, "type", "user"))
+                .map(|m| Frame::User(Box::new(m))),
+            ("result", _) => serde_json::from_str::<ResultMessage>(line)
+                .ok()
+                .filter(|m| same(&m.extra, "type", "result"))
+                .map(|m| Frame::Result(Box::new(m))),
+            ("system", Some("init")) => serde_json::from_str::<InitInfo>(line)
+                .ok()
+                .filter(|m| same(&m.extra, "type", "system") && same(&m.extra, "subtype", "init"))
                 .map(|init| Frame::System(SystemMessage::Init(Box::new(init)))),
             ("stream_event", _) => {
                 let raw: RawStreamEvent<'_> = serde_json::from_str(line).ok()?;
                 let event = raw.event.get();
-                if !event.starts_with('{') {
+                if raw.kind != "stream_event" || !event.starts_with('{') {
                     return None;
                 }
                 Some(Frame::StreamEvent(StreamEventMessage {
@@ -353,9 +370,37 @@ struct Head<'a> {
     subtype: Option<Cow<'a, str>>,
 }
 
+impl<'a> Head<'a> {
+    /// The head of a line that begins as the CLI writes its lines, `{"type":"…"` and for
+    /// `system` then `,"subtype":"…"`, read off its first bytes; `None` for any other
+    /// beginning (a string with an escape included), which a parse then reads.
+    fn sniff(line: &'a str) -> Option<Self> {
+        /// A string's text up to its closing quote, and what follows; `None` at an escape.
+        fn plain(text: &str) -> Option<(&str, &str)> {
+            let end = text.find(['"', '\\'])?;
+            (text.as_bytes()[end] == b'"').then(|| (&text[..end], &text[end + 1..]))
+        }
+        let (kind, rest) = plain(line.strip_prefix(r#"{"type":""#)?)?;
+        let subtype = match kind {
+            "system" => Some(Cow::Borrowed(
+                plain(rest.strip_prefix(r#","subtype":""#)?)?.0,
+            )),
+            _ => None,
+        };
+        Some(Head {
+            kind: Some(Cow::Borrowed(kind)),
+            subtype,
+        })
+    }
+}
+
 /// A `stream_event` line with its event left as text (for [`StreamEvent::from_json`]).
 #[derive(Deserialize)]
 struct RawStreamEvent<'a> {
+    /// Read (and a second `type` refused) so that a line whose last `type` is not
+    /// `stream_event` is left to the general path.
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
     #[serde(borrow)]
     event: &'a RawValue,
     #[serde(default)]
@@ -530,6 +575,12 @@ mod tests {
             r#"{"type":"stream_event","event":{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":1,"output_tokens":0}}}}"#,
             r#"{"type":"stream_event","event": {"type":"ping"} }"#,
             r#"  {"type":"assistant","message":{"id":"m","type":"message","role":"assistant","model":"m","content":[]}}"#,
+            // Heads read by a parse, not off the first bytes: an escape, another order.
+            r#"{"type":"assist\u0061nt","message":{"id":"m","type":"message","role":"assistant","model":"m","content":[]}}"#,
+            r#"{"type":"system","session_id":"s-1","subtype":"init"}"#,
+            r#"{"subtype":"init","type":"system","session_id":"s-1"}"#,
+            // A repeated key with the same value: the general path's object keeps the last.
+            r#"{"type":"result","type":"result","subtype":"success","is_error":false}"#,
         ];
         for line in lines {
             let general = Frame::from_value(serde_json::from_str(line).unwrap()).unwrap();
@@ -553,7 +604,12 @@ mod tests {
             r#"{"type":"assistant""#,
             r#"{"type":"assistant"}"#,
             r#"{"type":"system","subtype":"init"}"#,
-            r#"{"type":"result","type":"result","subtype":"success","is_error":false}"#,
+            // A repeated `type` or `subtype` whose last value is another: the general path
+            // reads the last one.
+            r#"{"type":"assistant","message":{"id":"m","type":"message","role":"assistant","model":"m","content":[]},"type":"hologram"}"#,
+            r#"{"type":"result","subtype":"success","is_error":false,"type":"user"}"#,
+            r#"{"type":"system","subtype":"init","session_id":"s-1","subtype":"api_retry"}"#,
+            r#"{"type":"stream_event","event":{"type":"ping"},"type":"stream_event"}"#,
             r#"{"type":"stream_event"}"#,
             r#"{"type":"stream_event","event":[1]}"#,
             r#"{"type":"stream_event","session_id":7,"event":{"type":"ping"}}"#,
