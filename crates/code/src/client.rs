@@ -14,7 +14,7 @@ use crate::message::{
     InterruptReceipt, Message, MessageStream, ServerInfo, result_error, user_frame,
 };
 use crate::options::{CodeOptions, PermissionMode};
-use crate::session::Session;
+use crate::session::{Session, StartOn};
 
 /// A connected Claude Code CLI: send turns with [`query`](Self::query), read what happens
 /// with [`receive_response`](Self::receive_response), steer it with
@@ -59,12 +59,16 @@ impl AgentClient {
     /// can start processes.
     pub async fn connect(options: CodeOptions) -> Result<Self> {
         let runtime = crate::runtime::choose(options.runtime.clone())?;
-        Self::connect_on(options, runtime).await
+        Self::connect_on(options, runtime, StartOn::Caller).await
     }
 
-    pub(crate) async fn connect_on(options: CodeOptions, runtime: SharedRuntime) -> Result<Self> {
+    pub(crate) async fn connect_on(
+        options: CodeOptions,
+        runtime: SharedRuntime,
+        start_on: StartOn,
+    ) -> Result<Self> {
         let cli = crate::discover::find_cli(options.cli_path.as_deref())?;
-        let mut session = Box::pin(Session::start(cli, &options, runtime)).await?;
+        let mut session = Box::pin(Session::start(cli, &options, runtime, start_on)).await?;
         let info = ServerInfo::new(session.take_server_info());
         Ok(Self { session, info })
     }

@@ -11,6 +11,7 @@ use claude_kit_rt::{self as rt, JoinHandle, SharedRuntime};
 
 use crate::client::AgentClient;
 use crate::options::CodeOptions;
+use crate::session::StartOn;
 
 /// What a [`WarmPool`] has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -145,7 +146,8 @@ async fn fill(
 ) {
     let mut backoff = Duration::from_millis(500);
     while demand.recv().await.is_ok() {
-        match AgentClient::connect_on(options.clone(), runtime.clone()).await {
+        match AgentClient::connect_on(options.clone(), runtime.clone(), StartOn::BlockingPool).await
+        {
             Ok(client) => {
                 backoff = Duration::from_millis(500);
                 counters.started.fetch_add(1, Ordering::Relaxed);
