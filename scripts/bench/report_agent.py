@@ -16,6 +16,7 @@ WARM_TARGET = 1 / 5  # pooled time to the first message / cold, at most
 NAMES = OrderedDict(
     [
         (("claude-kit", "tokio"), "claude-kit (tokio)"),
+        (("claude-kit", "tokio-current-thread"), "claude-kit (tokio, current thread)"),
         (("claude-kit", "smol"), "claude-kit (smol)"),
         (("raw", "threads"), "the CLI driven by hand (std::process)"),
         (("python", "asyncio"), "Python `claude-agent-sdk` (asyncio)"),

@@ -204,7 +204,9 @@ start_mock
 "$BIN/claude-kit-bench" agent --cli "$FAKE" --queries 5 >/dev/null 2>>"$OUT/stderr.log" || true
 for round in $(seq "$AGENT_R"); do
     echo "-- round $round/$AGENT_R"
-    for rt in tokio smol; do
+    # tokio twice: the query on `block_on`'s thread and the session's tasks on a worker (a
+    # hand-off between two threads per frame), and everything on one thread.
+    for rt in tokio tokio-current-thread smol; do
         run "$BIN/claude-kit-bench" agent --cli "$FAKE" --queries "$AGENT_N" --runtime "$rt"
     done
     run "$BIN/claude-kit-bench" agent --cli "$FAKE" --queries "$AGENT_N" --driver raw

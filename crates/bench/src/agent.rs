@@ -20,7 +20,7 @@
 //!
 //! ```text
 //! claude-kit-bench agent --cli PATH [--queries N] [--warm W] [--base-url URL]
-//!     [--runtime tokio|smol] [--driver ours|raw] [--cli-kind fake|real]
+//!     [--runtime tokio|tokio-current-thread|smol] [--driver ours|raw] [--cli-kind fake|real]
 //! ```
 //!
 //! One JSON line: `scenario: "agent"`, `client` (`claude-kit` or `raw`), `runtime`, `cli`
@@ -468,7 +468,9 @@ pub(crate) fn run(argv: impl Iterator<Item = String>) -> Result<String, String> 
             .map(|m| line(&args, "claude-kit", "tokio-current-thread", &m)),
         (Driver::Ours, "smol") => claude_kit_smol::block_on(measure(&args, &home))
             .map(|m| line(&args, "claude-kit", "smol", &m)),
-        (Driver::Ours, other) => Err(format!("unknown --runtime {other:?} (tokio or smol)")),
+        (Driver::Ours, other) => Err(format!(
+            "unknown --runtime {other:?} (tokio, tokio-current-thread or smol)"
+        )),
     };
     let _ = std::fs::remove_dir_all(&home);
     outcome

@@ -44,7 +44,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
@@ -176,11 +176,19 @@ impl ControlChannel {
     pub fn request(&mut self, request: Value) -> (String, String) {
         self.counter += 1;
         let id = format!("req_{}_{}", self.counter, self.suffix);
-        let frame = json!({"type": "control_request", "request_id": id, "request": request});
+        // Written as it is, not built into a `Value` first (the frame's map and its keys).
+        let frame = RequestFrame {
+            kind: "control_request",
+            request_id: &id,
+            request: &request,
+        };
+        // Cannot fail: strings and a `Value` (whose keys are strings) always serialize.
+        let mut line = serde_json::to_string(&frame).unwrap_or_default();
+        line.push('\n');
         if !self.closed {
             self.pending.insert(id.clone());
         }
-        (id, line(&frame))
+        (id, line)
     }
 
     /// Forgets a request of ours that the caller stopped waiting for (a timeout, a dropped
@@ -339,6 +347,15 @@ fn line(frame: &Value) -> String {
     line
 }
 
+/// A `control_request` of ours, as written to the CLI's stdin.
+#[derive(Serialize)]
+struct RequestFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    request_id: &'a str,
+    request: &'a Value,
+}
+
 /// A stdout line as [`ControlChannel::receive_response_line`] reads it: the envelope typed,
 /// the answer kept as text. A field of another type than the protocol's (a numeric id, an
 /// error object) fails the parse, and the line takes the general path.
@@ -383,6 +400,10 @@ mod tests {
         let (second, _) = channel.request(json!({"subtype": "interrupt"}));
         assert_eq!(first, "req_1_bd4e746a");
         assert_eq!(second, "req_2_bd4e746a");
+        assert!(
+            line.ends_with('\n') && !line.trim_end().contains('\n'),
+            "one line"
+        );
         let frame: Value = serde_json::from_str(line.trim_end()).unwrap();
         assert_eq!(frame["type"], "control_request");
         assert_eq!(frame["request_id"], "req_1_bd4e746a");

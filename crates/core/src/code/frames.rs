@@ -377,7 +377,8 @@ impl<'a> Head<'a> {
     fn sniff(line: &'a str) -> Option<Self> {
         /// A string's text up to its closing quote, and what follows; `None` at an escape.
         fn plain(text: &str) -> Option<(&str, &str)> {
-            let end = text.find(['"', '\\'])?;
+            // Bytes, not chars: both are ASCII, and a type is a few of them.
+            let end = text.bytes().position(|b| b == b'"' || b == b'\\')?;
             (text.as_bytes()[end] == b'"').then(|| (&text[..end], &text[end + 1..]))
         }
         let (kind, rest) = plain(line.strip_prefix(r#"{"type":""#)?)?;
