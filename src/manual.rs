@@ -231,7 +231,12 @@ pub mod decisions {
     //!   handshakes) boxed apart, so a plain connection being opened stays small; a reply's
     //!   headers kept as one buffer of names and values, the `HeaderMap` view made on first
     //!   use (it was ~2.6 KiB of every open stream); the CLI's `initialize` answer kept as
-    //!   JSON text and parsed when first read.
+    //!   JSON text and parsed when first read; the CLI's frames and control answers handed
+    //!   over through channels that wake the reader with no lock held (`futures-channel`:
+    //!   `async-channel` wakes under its listeners' lock, which the woken thread then waits
+    //!   for); a direct connect starting its CLI on the task that waits for it (std's
+    //!   `posix_spawn`, ~0.1–0.2 ms) and a warm pool's refills on the blocking pool (nobody
+    //!   waits for them, and the query just handed out must not).
     //! - **Claude Code: the 32 MiB line limit** (the Python SDK's 1 MiB ends sessions whose tool
     //!   results are larger), the SDK's own stderr always piped and kept (the Python SDK
     //!   inherits it unless a callback is set: a kept tail lets errors quote it), an

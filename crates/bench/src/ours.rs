@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use claude_kit::rt::Runtime;
 use claude_kit::{Client, MessageRequest};
 use claude_kit_async_std::AsyncStdRuntime;
-use claude_kit_rt as rt;
 use claude_kit_smol::SmolRuntime;
 use claude_kit_tokio::TokioRuntime;
 
@@ -58,7 +57,10 @@ async fn one(client: &Client, args: &Args) -> bool {
 }
 
 /// `args.requests` requests, `args.concurrency` at a time: that many worker tasks spawned on
-/// the client's runtime, each taking the next request number until none is left.
+/// the client's runtime, each taking the next request number until none is left. Spawned with
+/// the runtime's own spawn, as the baselines and the peers spawn theirs (`tokio::spawn`), not
+/// `claude_kit_rt::spawn` (an abort handle, a panic guard and an output channel, polled at
+/// every wake-up): the harness's tasks are not the client's work.
 async fn workload(client: Client, args: Arc<Args>) -> RunResult {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -68,17 +70,20 @@ async fn workload(client: Client, args: Arc<Args>) -> RunResult {
         .map(|_| {
             let (client, args, next, errors) =
                 (client.clone(), args.clone(), next.clone(), errors.clone());
-            rt::spawn(&*runtime, async move {
+            let (done, finished) = futures_channel::oneshot::channel::<()>();
+            runtime.spawn(Box::pin(async move {
                 while next.fetch_add(1, Ordering::Relaxed) < args.requests {
                     if !one(&client, &args).await {
                         errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-            })
+                let _ = done.send(());
+            }));
+            finished
         })
         .collect();
     for worker in workers {
-        worker.await;
+        let _ = worker.await;
     }
     let wall = start.elapsed();
     client.close_within(Duration::from_secs(5)).await;
