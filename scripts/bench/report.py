@@ -375,8 +375,10 @@ What is measured (`crates/bench`, binary `claude-kit-bench`; `bench/peers`, bina
 - claude-kit, the baselines and the official SDKs send the same 108-character API key, so that
   what a client does per secret (redaction scans, header bytes) costs what it costs in
   production; the peers send `bench` (5 bytes), which if anything favours them.
-- CPU is the client process's own user + system time (`/proc/self/stat`, `getrusage`,
-  `process.cpuUsage`) from just before the first request to the end, so start-up and imports
+- CPU is the client process's own user + system time (the process CPU clock,
+  `CLOCK_PROCESS_CPUTIME_ID`, to the nanosecond for the Rust clients — `/proc/self/stat`'s
+  10 ms ticks were ~7 % of a 10,000-request run —, `getrusage`, `process.cpuUsage`) from
+  just before the first request to the end, so start-up and imports
   are excluded; peak RSS is `VmHWM` / `ru_maxrss`. The mock server's CPU is read from
   `/proc/<pid>/stat` around each run: "mock server CPU, cores" is how busy it was (2 = both
   cores), i.e. whether it, not the client, set the pace.

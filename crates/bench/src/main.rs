@@ -16,9 +16,10 @@
 //! `--http2` (claude-kit only): HTTP/2 with prior knowledge, one multiplexed connection, where
 //! the default is HTTP/1.1 with a connection per request in flight.
 //!
-//! Each run prints one JSON line. CPU is this process's user + system time from
-//! `/proc/self/stat` (after minus before, all threads), peak memory is `VmHWM` from
-//! `/proc/self/status`.
+//! Each run prints one JSON line. CPU is this process's user + system time, after minus
+//! before, all threads: `cpu_ms_per_1k` from the process CPU clock (to the nanosecond),
+//! `cpu_user_s` / `cpu_sys_s` from `/proc/self/stat` (10 ms ticks); peak memory is `VmHWM`
+//! from `/proc/self/status`.
 //!
 //! Threads: `client` and `raw-hyper` run their C workers as tasks on one executor thread by
 //! default (`--threads`): tokio's multi-thread scheduler with that many workers, smol's global
@@ -290,10 +291,11 @@ pub(crate) fn report(
     let after = procfs::cpu();
     let user = after.user_s - before.user_s;
     let sys = after.sys_s - before.sys_s;
+    // To the nanosecond; `user` and `sys` (10 ms ticks) say how it splits.
     let per_1k = if args.requests == 0 {
         0.0
     } else {
-        (user + sys) * 1e3 / args.requests as f64 * 1e3
+        after.seconds_since(&before) * 1e3 / args.requests as f64 * 1e3
     };
     serde_json::json!({
         "client": client,

@@ -1,13 +1,25 @@
-//! This process's CPU time and memory, read from `/proc` in safe Rust (Linux only; elsewhere
-//! every figure reads as zero).
+//! This process's CPU time and memory, read from `/proc` and the process CPU clock in safe
+//! Rust (Linux only; elsewhere the `/proc` figures read as zero).
 
-/// User and system CPU seconds of the whole process (every thread, live or exited).
+/// User and system CPU seconds of the whole process (every thread, live or exited), in the
+/// 10 ms steps of `/proc/self/stat`, and its total CPU time to the nanosecond.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Cpu {
     /// User time, seconds.
     pub(crate) user_s: f64,
     /// System time, seconds.
     pub(crate) sys_s: f64,
+    /// User and system time of every thread, live or exited, seconds to the nanosecond
+    /// (`CLOCK_PROCESS_CPUTIME_ID`).
+    pub(crate) total_s: f64,
+}
+
+impl Cpu {
+    /// CPU seconds (user and system) from `before` to `self`, to the nanosecond: the 10 ms
+    /// ticks of `user_s` and `sys_s` are ~7 % of a 10,000-request run's ~0.15 s.
+    pub(crate) fn seconds_since(&self, before: &Cpu) -> f64 {
+        self.total_s - before.total_s
+    }
 }
 
 /// Clock ticks per second of `/proc/self/stat` (`USER_HZ`): 100 on every Linux architecture
@@ -35,7 +47,12 @@ pub(crate) fn cpu() -> Cpu {
     };
     let user_s = next();
     let sys_s = next();
-    Cpu { user_s, sys_s }
+    let clock = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Cpu {
+        user_s,
+        sys_s,
+        total_s: clock.tv_sec as f64 + clock.tv_nsec as f64 / 1e9,
+    }
 }
 
 /// A `kB` line of `/proc/self/status` (`VmHWM`: peak resident set; `VmRSS`: current).
