@@ -304,7 +304,45 @@ async fn concurrent_readers_take_turns_and_lose_nothing(rt: Rt) {
     within(&rt, client.disconnect()).await;
 }
 
+async fn a_dropped_wait_for_the_next_message_loses_none(rt: Rt) {
+    let words = ["a", "b", "c", "d", "e", "f"];
+    let mut turn = vec![Action::init()];
+    turn.extend(words.iter().map(|w| Action::text(*w)));
+    turn.extend([Action::result(), Action::exit(0)]);
+    let (options, _record) = fake(&rt, &Script::new().turn(turn));
+    let client = within(&rt, AgentClient::connect(options)).await.unwrap();
+    client.query("go").await.unwrap();
+    // Before every message, a wait that is polled once and dropped (mid-wait whenever the
+    // message has not come yet): what it was waiting for goes to the next wait instead.
+    let mut seen = Vec::new();
+    loop {
+        use futures_util::FutureExt;
+        if let Some(early) = client.next_message().now_or_never() {
+            match early {
+                Some(message) => seen.push(message.unwrap()),
+                None => break,
+            }
+        }
+        match within(&rt, client.next_message()).await {
+            Some(message) => seen.push(message.unwrap()),
+            None => break,
+        }
+    }
+    let texts: Vec<String> = seen
+        .iter()
+        .filter_map(|m| match m {
+            Message::Assistant(a) => Some(a.message.text()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, words, "every message once, in order");
+    let results = seen.iter().filter(|m| matches!(m, Message::Result(_)));
+    assert_eq!(results.count(), 1, "{seen:?}");
+    within(&rt, client.disconnect()).await;
+}
+
 on_all_runtimes!(
+    a_dropped_wait_for_the_next_message_loses_none,
     concurrent_readers_take_turns_and_lose_nothing,
     processes_start_where_someone_waits_for_them,
     two_turns_on_one_process,
