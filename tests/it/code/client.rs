@@ -257,14 +257,33 @@ async fn processes_start_where_someone_waits_for_them(rt: Rt) {
     }
 }
 
-async fn concurrent_readers_take_turns_and_lose_nothing(rt: Rt) {
-    let words = ["a", "b", "c", "d", "e", "f", "g", "h"];
+/// A client whose CLI answers its query with one assistant message per word, its result,
+/// and its exit (so stdout ends after the turn); the query is sent. The record is the fake's
+/// file, kept until the test ends.
+async fn words_then_exit(rt: &Rt, words: &[&str]) -> (AgentClient, super::Record) {
     let mut turn = vec![Action::init()];
     turn.extend(words.iter().map(|w| Action::text(*w)));
     turn.extend([Action::result(), Action::exit(0)]);
-    let (options, _record) = fake(&rt, &Script::new().turn(turn));
-    let client = within(&rt, AgentClient::connect(options)).await.unwrap();
+    let (options, record) = fake(rt, &Script::new().turn(turn));
+    let client = within(rt, AgentClient::connect(options)).await.unwrap();
     client.query("go").await.unwrap();
+    (client, record)
+}
+
+/// The texts of the assistant messages among `messages`.
+fn assistant_texts(messages: &[Message]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Assistant(a) => Some(a.message.text()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn concurrent_readers_take_turns_and_lose_nothing(rt: Rt) {
+    let words = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let (client, _record) = words_then_exit(&rt, &words).await;
     // Two readers on one client at once: each message reaches exactly one of them, and each
     // sees its own in the CLI's order.
     let reader = || async {
@@ -276,16 +295,7 @@ async fn concurrent_readers_take_turns_and_lose_nothing(rt: Rt) {
         seen
     };
     let (one, two) = within(&rt, futures_util::future::join(reader(), reader())).await;
-    let texts = |messages: &[Message]| -> Vec<String> {
-        messages
-            .iter()
-            .filter_map(|m| match m {
-                Message::Assistant(a) => Some(a.message.text()),
-                _ => None,
-            })
-            .collect()
-    };
-    let (first, second) = (texts(&one), texts(&two));
+    let (first, second) = (assistant_texts(&one), assistant_texts(&two));
     for seen in [&first, &second] {
         let order: Vec<usize> = seen
             .iter()
@@ -306,12 +316,7 @@ async fn concurrent_readers_take_turns_and_lose_nothing(rt: Rt) {
 
 async fn a_dropped_wait_for_the_next_message_loses_none(rt: Rt) {
     let words = ["a", "b", "c", "d", "e", "f"];
-    let mut turn = vec![Action::init()];
-    turn.extend(words.iter().map(|w| Action::text(*w)));
-    turn.extend([Action::result(), Action::exit(0)]);
-    let (options, _record) = fake(&rt, &Script::new().turn(turn));
-    let client = within(&rt, AgentClient::connect(options)).await.unwrap();
-    client.query("go").await.unwrap();
+    let (client, _record) = words_then_exit(&rt, &words).await;
     // Before every message, a wait that is polled once and dropped (mid-wait whenever the
     // message has not come yet): what it was waiting for goes to the next wait instead.
     let mut seen = Vec::new();
@@ -328,14 +333,11 @@ async fn a_dropped_wait_for_the_next_message_loses_none(rt: Rt) {
             None => break,
         }
     }
-    let texts: Vec<String> = seen
-        .iter()
-        .filter_map(|m| match m {
-            Message::Assistant(a) => Some(a.message.text()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(texts, words, "every message once, in order");
+    assert_eq!(
+        assistant_texts(&seen),
+        words,
+        "every message once, in order"
+    );
     let results = seen.iter().filter(|m| matches!(m, Message::Result(_)));
     assert_eq!(results.count(), 1, "{seen:?}");
     within(&rt, client.disconnect()).await;
