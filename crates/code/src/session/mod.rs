@@ -99,15 +99,11 @@ impl Session {
         start_on: StartOn,
     ) -> Result<Self> {
         let command = options.command(&cli);
+        let spawner = runtime.clone();
+        let start = move || spawner.process().map(|processes| processes.spawn(command));
         let spawned = match start_on {
-            StartOn::Caller => runtime.process().map(|processes| processes.spawn(command)),
-            StartOn::BlockingPool => {
-                let spawner = runtime.clone();
-                rt::spawn_blocking(&*runtime, move || {
-                    spawner.process().map(|processes| processes.spawn(command))
-                })
-                .await
-            }
+            StartOn::Caller => start(),
+            StartOn::BlockingPool => rt::spawn_blocking(&*runtime, start).await,
         };
         let spawned = spawned.ok_or_else(|| {
             Error::config(format!(

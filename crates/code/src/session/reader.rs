@@ -64,11 +64,13 @@ pub(super) async fn read_stdout(
             let Some(object) = json_object(&line) else {
                 continue;
             };
-            // The frames of a turn parse in one pass; control frames, other types and any
-            // line that does not parse that way take the general path (and its errors).
-            let frame = match Frame::from_turn_line(object) {
+            // Checked as UTF-8 once, for every parse below. The frames of a turn parse in
+            // one pass; control frames, other types and any line that does not parse that
+            // way (or is not UTF-8) take the general path (and its errors).
+            let text = std::str::from_utf8(object).ok();
+            let frame = match text.and_then(Frame::from_turn_line) {
                 Some(frame) => Some(Ok(frame)),
-                None => route_line(&shared, &callbacks, object),
+                None => route_line(&shared, &callbacks, object, text),
             };
             if let Some(frame) = frame {
                 if let Ok(frame) = &frame {
@@ -151,10 +153,14 @@ fn json_object(line: &[u8]) -> Option<&[u8]> {
     (line.first() == Some(&b'{')).then_some(line)
 }
 
-/// A stdout line that starts with `{` (see [`json_object`]) as JSON; an error for one that is
-/// not JSON (quoted, bounded).
-fn parse_object(line: &[u8], secrets: &Secrets) -> Result<Value> {
-    serde_json::from_slice(line).map_err(|e| {
+/// A stdout line that starts with `{` (see [`json_object`]) as JSON, read as `text` when it
+/// is UTF-8; an error for one that is not JSON (quoted, bounded).
+fn parse_object(line: &[u8], text: Option<&str>, secrets: &Secrets) -> Result<Value> {
+    match text {
+        Some(text) => serde_json::from_str(text),
+        None => serde_json::from_slice(line),
+    }
+    .map_err(|e| {
         let text = String::from_utf8_lossy(line);
         let excerpt = secrets.scrub_bounded(&text, EXCERPT_BYTES);
         let mut error = Error::decode_json(
@@ -175,13 +181,15 @@ fn route_line(
     shared: &Arc<Shared>,
     callbacks: &Arc<Callbacks>,
     object: &[u8],
+    text: Option<&str>,
 ) -> Option<Result<Frame>> {
-    let mut control = lock(&shared.control);
-    if let Some(inbound) = control.channel.receive_response_line(object) {
-        return dispatch(shared, callbacks, control, inbound);
+    if let Some(text) = text {
+        let mut control = lock(&shared.control);
+        if let Some(inbound) = control.channel.receive_response_line(text) {
+            return dispatch(shared, callbacks, control, inbound);
+        }
     }
-    drop(control);
-    match parse_object(object, &shared.secrets) {
+    match parse_object(object, text, &shared.secrets) {
         Ok(value) => route(shared, callbacks, value),
         Err(error) => Some(Err(error)),
     }

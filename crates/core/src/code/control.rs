@@ -33,7 +33,7 @@
 //! let line = format!(
 //!     r#"{{"type":"control_response","response":{{"subtype":"success","request_id":"{id}","response":{{"mcpServers":[]}}}}}}"#
 //! );
-//! let Some(Inbound::Response { result: Ok(answer), .. }) = channel.receive_response_line(line.as_bytes()) else {
+//! let Some(Inbound::Response { result: Ok(answer), .. }) = channel.receive_response_line(&line) else {
 //!     panic!("an answer");
 //! };
 //! assert_eq!(answer.json(), r#"{"mcpServers":[]}"#);
@@ -271,14 +271,14 @@ impl ControlChannel {
         })
     }
 
-    /// Classifies one stdout line if it is a `control_response` (as [`receive`](Self::receive)
-    /// does the frame's `Value`), without building a `Value` of its answer; `None` for any
-    /// other line, and for one whose fields do not have the protocol's types, which then
-    /// takes the general path: [`serde_json::from_slice`] and [`receive`](Self::receive).
-    /// Where both classify a line, they agree.
-    pub fn receive_response_line(&mut self, line: &[u8]) -> Option<Inbound> {
-        // UTF-8 checked once for the line, not string by string as each is read.
-        let frame: ResponseLine<'_> = serde_json::from_str(std::str::from_utf8(line).ok()?).ok()?;
+    /// Classifies one stdout line (text: checked as UTF-8 once by the caller) if it is a
+    /// `control_response` (as [`receive`](Self::receive) does the frame's `Value`), without
+    /// building a `Value` of its answer; `None` for any other line, and for one whose fields
+    /// do not have the protocol's types, which then takes the general path:
+    /// [`serde_json::from_str`] and [`receive`](Self::receive). Where both classify a line,
+    /// they agree.
+    pub fn receive_response_line(&mut self, line: &str) -> Option<Inbound> {
+        let frame: ResponseLine<'_> = serde_json::from_str(line).ok()?;
         if frame.kind.as_deref() != Some("control_response") {
             return None;
         }
@@ -460,7 +460,7 @@ mod tests {
         for line in lines {
             let general = channel().receive(serde_json::from_str(line).unwrap());
             let mut fast_channel = channel();
-            match fast_channel.receive_response_line(line.as_bytes()) {
+            match fast_channel.receive_response_line(line) {
                 Some(fast) => {
                     fast_taken += 1;
                     // An answer's text may differ (the general path re-serialises it); its

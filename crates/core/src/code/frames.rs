@@ -281,29 +281,26 @@ impl Frame {
         }
     }
 
-    /// The frame of one stdout line, parsed in one pass straight into its type, for the
-    /// frames a turn is made of: `assistant`, `user`, `result`, `system` with subtype `init`
-    /// and `stream_event`. `None` for any other line — control frames, other types, and any
-    /// line that does not parse as its type — which then takes the general path:
-    /// [`serde_json::from_slice`] into a [`Value`], the
+    /// The frame of one stdout line (checked as UTF-8 by the caller, once for every parse it
+    /// goes through: parsing bytes checks each string as it is read), parsed in one pass
+    /// straight into its type, for the frames a turn is made of: `assistant`, `user`,
+    /// `result`, `system` with subtype `init` and `stream_event`. `None` for any other line —
+    /// control frames, other types, and any line that does not parse as its type — which then
+    /// takes the general path: [`serde_json::from_str`] into a [`Value`], the
     /// [`ControlChannel`](super::control::ControlChannel), [`Frame::from_value`] and its errors.
     /// Where both give a frame, it is the same frame; this one builds no [`Value`] tree first.
     ///
     /// ```
     /// use claude_kit_core::code::frames::Frame;
     ///
-    /// let line = br#"{"type":"result","subtype":"success","is_error":false,"result":"4"}"#;
+    /// let line = r#"{"type":"result","subtype":"success","is_error":false,"result":"4"}"#;
     /// let Some(Frame::Result(result)) = Frame::from_turn_line(line) else { panic!() };
     /// assert_eq!(result.result.as_deref(), Some("4"));
     /// // A control frame (or anything else) is not this function's business.
-    /// let control = br#"{"type":"control_request","request_id":"1","request":{}}"#;
+    /// let control = r#"{"type":"control_request","request_id":"1","request":{}}"#;
     /// assert!(Frame::from_turn_line(control).is_none());
     /// ```
-    pub fn from_turn_line(line: &[u8]) -> Option<Frame> {
-        // Checked once for the whole line, its strings are not checked again one by one as
-        // each is read (what parsing bytes does); a line that is not UTF-8 takes the general
-        // path and its error.
-        let line = std::str::from_utf8(line).ok()?;
+    pub fn from_turn_line(line: &str) -> Option<Frame> {
         // The head read from how the CLI begins its lines, without a pass over the line; the
         // frame's own parse then checks it saw the same `type` (and `subtype`) last, as the
         // general path's object would keep them.
@@ -585,11 +582,7 @@ mod tests {
         ];
         for line in lines {
             let general = Frame::from_value(serde_json::from_str(line).unwrap()).unwrap();
-            assert_eq!(
-                Frame::from_turn_line(line.as_bytes()),
-                Some(general),
-                "{line}"
-            );
+            assert_eq!(Frame::from_turn_line(line), Some(general), "{line}");
         }
         // Left to the general path: control frames, other types and subtypes, and every line
         // the general path refuses or reads differently (whatever it then says about them).
@@ -617,7 +610,7 @@ mod tests {
             r#"{"type":"result","subtype":"success","is_error":"no"}"#,
         ];
         for line in left {
-            assert_eq!(Frame::from_turn_line(line.as_bytes()), None, "{line}");
+            assert_eq!(Frame::from_turn_line(line), None, "{line}");
         }
     }
 }
